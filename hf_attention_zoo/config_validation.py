@@ -1,0 +1,57 @@
+"""Checks shared by the zoo's configs: misspelled options and out-of-range numbers fail loudly, naming the fix."""
+
+import difflib
+from collections.abc import Iterable
+
+from transformers import PreTrainedConfig
+
+
+def reject_misspelled_options(config: PreTrainedConfig, extra_kwargs: dict, known_names: Iterable[str]) -> None:
+    """Raise on a keyword that is not a field but looks like one, e.g. `hiden_size` for `hidden_size`.
+
+    transformers stores unknown config kwargs as plain attributes (for backward compatibility with old Hub
+    configs), so a typo would otherwise build a model with the default value silently. Kwargs that resemble no
+    field (e.g. `transformers_version`, `architectures`, `id2label`) are left to transformers as usual.
+
+    Args:
+        config: the config being built (named in the message).
+        extra_kwargs: the keywords `__post_init__` received that are not dataclass fields.
+        known_names: every valid option name of the config.
+    """
+    known_names = sorted(set(known_names))
+    for name in extra_kwargs:
+        if name in known_names or name.startswith("_"):
+            continue
+        close = difflib.get_close_matches(name, known_names, n=1, cutoff=0.8)
+        if close:
+            raise ValueError(
+                f"{type(config).__name__} got an unknown option {name!r}={extra_kwargs[name]!r}. "
+                f"Did you mean {close[0]!r}? Rename the keyword (valid options: {', '.join(known_names)})."
+            )
+
+
+def require_positive(config: PreTrainedConfig, names: Iterable[str]) -> None:
+    """Raise a `ValueError` naming every field in `names` whose value is not a positive integer."""
+    bad = {name: getattr(config, name) for name in names if getattr(config, name) <= 0}
+    if bad:
+        listed = ", ".join(f"{name}={value}" for name, value in bad.items())
+        raise ValueError(f"{type(config).__name__}: sizes must be positive integers, got {listed}. Use values >= 1.")
+
+
+def require_probability(config: PreTrainedConfig, names: Iterable[str]) -> None:
+    """Raise a `ValueError` naming every field in `names` whose value is not in [0, 1)."""
+    bad = {name: getattr(config, name) for name in names if not 0.0 <= getattr(config, name) < 1.0}
+    if bad:
+        listed = ", ".join(f"{name}={value}" for name, value in bad.items())
+        raise ValueError(f"{type(config).__name__}: dropout rates must lie in [0, 1), got {listed}.")
+
+
+def require_token_ids_in_vocab(config: PreTrainedConfig, names: Iterable[str]) -> None:
+    """Raise a `ValueError` for a special token id outside `[0, vocab_size)`."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and not 0 <= value < config.vocab_size:
+            raise ValueError(
+                f"{type(config).__name__}: {name}={value} is outside the vocabulary [0, {config.vocab_size}). "
+                f"Set {name} to an id below vocab_size, or raise vocab_size."
+            )

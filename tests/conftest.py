@@ -1,0 +1,67 @@
+"""Fixtures shared by the test files of both model families."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+# A child process that cannot import hf_attention_zoo (even though it is installed here) loads a saved folder
+# through remote code, runs a forward pass and generate(), and saves what it got.
+_REMOTE_LOAD_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc
+    import sys
+
+    class BlockZoo(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name.split(".")[0] == "hf_attention_zoo":
+                raise ImportError("hf_attention_zoo is blocked in this process")
+
+    sys.meta_path.insert(0, BlockZoo())
+    import torch
+    from transformers import AutoModelForSeq2SeqLM
+
+    folder, inputs_path, out_path = sys.argv[1:]
+    try:
+        import hf_attention_zoo  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("the package is importable: this test would prove nothing")
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval()
+    inputs = torch.load(inputs_path)
+    with torch.no_grad():
+        logits = model(**inputs["forward"]).logits
+        sequences = model.generate(**inputs["generate"])
+    torch.save(
+        {"logits": logits, "sequences": sequences, "module": type(model).__module__,
+         "zoo_modules": sorted(m for m in sys.modules if m.startswith("hf_attention_zoo"))},
+        out_path,
+    )
+    """
+)
+
+
+@pytest.fixture
+def load_through_remote_code(tmp_path):
+    """Return `run(folder, forward_inputs, generate_inputs) -> dict` that loads `folder` in a fresh process
+    without the package (HF_HUB_OFFLINE, a temporary HF_HOME and modules cache) and returns its logits and
+    generated sequences."""
+
+    def run(folder: Path, forward_inputs: dict, generate_inputs: dict) -> dict:
+        inputs_path, out_path = tmp_path / "remote_inputs.pt", tmp_path / "remote_outputs.pt"
+        torch.save({"forward": forward_inputs, "generate": generate_inputs}, inputs_path)
+        env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"),
+                   HF_MODULES_CACHE=str(tmp_path / "hf_modules"), PYTHONPATH="")
+        done = subprocess.run(
+            [sys.executable, "-c", _REMOTE_LOAD_SCRIPT, str(folder), str(inputs_path), str(out_path)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, f"remote-code load failed:\n{done.stdout}\n{done.stderr}"
+        return torch.load(out_path)
+
+    return run
