@@ -6,27 +6,29 @@ from collections.abc import Iterable
 from transformers import PreTrainedConfig
 
 
-def reject_misspelled_options(config: PreTrainedConfig, extra_kwargs: dict, known_names: Iterable[str]) -> None:
-    """Raise on a keyword that is not a field but looks like one, e.g. `hiden_size` for `hidden_size`.
+def reject_misspelled_options(config: PreTrainedConfig, extra_kwargs: dict) -> None:
+    """Raise on a keyword that is not a field but looks like one of the family's fields, e.g. `hiden_size`.
 
     transformers stores unknown config kwargs as plain attributes (for backward compatibility with old Hub
-    configs), so a typo would otherwise build a model with the default value silently. Kwargs that resemble no
-    field (e.g. `transformers_version`, `architectures`, `id2label`) are left to transformers as usual.
+    configs), so a typo would otherwise build a model with the default value silently. Keywords that transformers
+    itself knows (`torch_dtype`, `architectures`, `id2label`, ...) and ones that resemble no field are left to
+    transformers as usual.
 
     Args:
-        config: the config being built (named in the message).
+        config: the config being built (its own dataclass fields are the names a typo is compared with).
         extra_kwargs: the keywords `__post_init__` received that are not dataclass fields.
-        known_names: every valid option name of the config.
     """
-    known_names = sorted(set(known_names))
+    base_fields = set(PreTrainedConfig.__dataclass_fields__)
+    own_fields = sorted(set(type(config).__dataclass_fields__) - base_fields)
     for name in extra_kwargs:
-        if name in known_names or name.startswith("_"):
+        if name in base_fields or hasattr(PreTrainedConfig, name) or name.startswith("_"):
             continue
-        close = difflib.get_close_matches(name, known_names, n=1, cutoff=0.8)
+        close = difflib.get_close_matches(name, own_fields, n=1, cutoff=0.8)
+        close = close or [field for field in own_fields if len(name) >= 6 and field.startswith(name)]
         if close:
             raise ValueError(
                 f"{type(config).__name__} got an unknown option {name!r}={extra_kwargs[name]!r}. "
-                f"Did you mean {close[0]!r}? Rename the keyword (valid options: {', '.join(known_names)})."
+                f"Did you mean {close[0]!r}? Rename the keyword; every option is listed in the class docstring."
             )
 
 

@@ -1,0 +1,42 @@
+"""Saving and loading shared by the zoo's model families: a saved folder names all three Auto classes, and a
+loaded model is bit-identical to the one saved."""
+
+import torch
+
+
+class HubCheckpointMixin:
+    """Mixed into each family's `PreTrainedModel` subclass, before `PreTrainedModel` in the bases.
+
+    The family sets `hub_auto_map`, e.g. `{"AutoConfig": "configuration_x.XConfig", "AutoModel": "modeling_x.XModel",
+    "AutoModelForSeq2SeqLM": "modeling_x.XForConditionalGeneration"}`.
+    """
+
+    hub_auto_map: dict[str, str] = {}
+
+    def save_pretrained(self, save_directory, **kwargs):
+        # transformers writes only the saved class's own `auto_map` entry; naming all three Auto classes lets the
+        # folder (or a Hub repo made from it) load through any of them with trust_remote_code=True.
+        self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **self.hub_auto_map}
+        return super().save_pretrained(save_directory, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        model = super().from_pretrained(*args, **kwargs)
+        model.own_parameter_memory()
+        return model
+
+    @torch.no_grad()
+    def own_parameter_memory(self) -> None:
+        """Copy every parameter and buffer into memory of its own.
+
+        transformers 5 loads safetensors weights as views into the memory-mapped file, at offsets that are not
+        64-byte aligned; CPU matmul kernels then treat the unaligned tails differently and outputs differ from
+        the saved model's in the last bit. A copy is aligned, and it no longer depends on the file on disk.
+        Tied weights are one Parameter, so they stay tied.
+        """
+        for param in self.parameters():
+            param.data = param.data.clone()
+        for module in self.modules():
+            for name, buffer in module.named_buffers(recurse=False):
+                if buffer is not None:
+                    setattr(module, name, buffer.clone())

@@ -1,0 +1,491 @@
+"""RNN encoder-decoders: the context-vector seq2seq and attention seq2seq with Bahdanau or Luong wiring.
+
+Papers: Sutskever et al. 2014 (arXiv:1409.3215), Cho et al. 2014 (arXiv:1406.1078),
+Bahdanau et al. 2015 (arXiv:1409.0473), Luong et al. 2015 (arXiv:1508.04025).
+"""
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from transformers import GenerationMixin, PreTrainedModel
+from transformers import initialization as init
+from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
+
+from .configuration_rnn_seq2seq import RNNSeq2SeqConfig
+from .hub_checkpoint import HubCheckpointMixin
+from .input_validation import check_token_ids
+from .rnn_attention import AdditiveAttention, build_rnn_attention
+from .rnn_cache import RNNDecoderCache
+
+RNN_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+RNN_AUTO_MAP = {
+    "AutoConfig": "configuration_rnn_seq2seq.RNNSeq2SeqConfig",
+    "AutoModel": "modeling_rnn_seq2seq.RNNSeq2SeqModel",
+    "AutoModelForSeq2SeqLM": "modeling_rnn_seq2seq.RNNSeq2SeqForConditionalGeneration",
+}
+
+
+def source_lengths(attention_mask: torch.Tensor | None, batch_size: int, src_len: int) -> torch.Tensor | None:
+    """Lengths of right-padded rows, (batch,); None when no row is padded.
+
+    Packed sequences (the way padding leaves an RNN's states untouched) need every row to be a prefix of real
+    tokens followed by padding, so left padding or holes are refused rather than silently mis-read.
+    """
+    if src_len == 0:
+        raise ValueError("input_ids has no positions (seq_len 0): every source needs at least one token, e.g. </s>.")
+    if attention_mask is None or bool(attention_mask.all()):
+        return None
+    if attention_mask.shape != (batch_size, src_len):
+        raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(batch_size, src_len)}.")
+    lengths = attention_mask.long().sum(dim=1)
+    if bool((lengths == 0).any()):
+        rows = torch.nonzero(lengths == 0).flatten().tolist()
+        raise ValueError(f"Rows {rows} of attention_mask are all zeros: every source needs at least one real token.")
+    positions = torch.arange(src_len, device=attention_mask.device)
+    if not bool((attention_mask.bool() == (positions[None, :] < lengths[:, None])).all()):
+        raise ValueError(
+            "attention_mask must be right-padded (ones, then zeros) for the RNN encoder's packed sequences. "
+            "Set tokenizer.padding_side = 'right'."
+        )
+    return lengths
+
+
+def run_rnn(rnn: nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor | None, state=None):
+    """Run `rnn` over (batch, seq_len, size) `inputs`, packing when rows are padded so that a padded row gives
+    exactly the states of the same row alone (and the backward direction starts at its last real token)."""
+    if lengths is None:
+        return rnn(inputs, state)
+    packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    outputs, final = rnn(packed, state)
+    outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=inputs.shape[1])
+    return outputs, final
+
+
+def summarize_source(
+    encoder_hidden_states: torch.Tensor, encoder_attention_mask: torch.Tensor, bidirectional: bool
+) -> torch.Tensor:
+    """The fixed-size source summary (batch, encoder_size): the forward RNN's state after the last real token
+    (Sutskever et al. §2, Cho et al. §2.2 "c"), and with a bidirectional encoder the backward RNN's state after
+    reading back to the first token, h<-_1 (Bahdanau et al. App. A.2.2)."""
+    batch = torch.arange(encoder_hidden_states.shape[0], device=encoder_hidden_states.device)
+    last = encoder_attention_mask.long().sum(dim=1) - 1
+    final = encoder_hidden_states[batch, last]  # (batch, encoder_size)
+    if not bidirectional:
+        return final
+    half = encoder_hidden_states.shape[-1] // 2
+    return torch.cat([final[:, :half], encoder_hidden_states[:, 0, half:]], dim=-1)
+
+
+class Maxout(nn.Module):
+    """Goodfellow et al. 2013 (arXiv:1302.4389): a linear map to `pool × out` units, then the max of each pool.
+
+    Bahdanau et al. App. A.2.2 use it for the deep output t_i = max-pool_2(U_o s + V_o E y_{i-1} + C_o c_i).
+    """
+
+    def __init__(self, in_features: int, out_features: int, pool_size: int = 2):
+        super().__init__()
+        self.pool_size = pool_size
+        self.linear = nn.Linear(in_features, out_features * pool_size)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        units = self.linear(inputs)  # (..., out * pool)
+        return units.unflatten(-1, (-1, self.pool_size)).amax(dim=-1)  # (..., out)
+
+
+class RNNSeq2SeqEncoder(nn.Module):
+    """Bahdanau et al. §3.2: a stack of (bidirectional) RNNs reads the source; annotation h_j = [h->_j; h<-_j].
+
+    Inputs: input_ids (batch, src_len) and a right-padded attention_mask. Output: `last_hidden_state`
+    (batch, src_len, encoder_size) with zeros at padded positions; `hidden_states` = (embeddings, layer 1, ...).
+    An RNN has no self-attention, so `attentions` is always None.
+    """
+
+    def __init__(self, config: RNNSeq2SeqConfig):
+        super().__init__()
+        self.config = config
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.embedding_size, config.pad_token_id)
+        self.dropout = nn.Dropout(config.dropout)
+        cell = RNN_CELLS[config.cell_type]
+        self.layers = nn.ModuleList(
+            cell(
+                config.embedding_size if i == 0 else config.encoder_output_size,
+                config.encoder_hidden_size,
+                batch_first=True,
+                bidirectional=config.bidirectional_encoder,
+            )
+            for i in range(config.encoder_layers)
+        )
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BaseModelOutput | tuple:
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
+        if inputs_embeds is None:
+            check_token_ids(input_ids, self.config.vocab_size, "input_ids")
+            inputs_embeds = self.embed_tokens(input_ids)
+        lengths = source_lengths(attention_mask, *inputs_embeds.shape[:2])
+
+        hidden = inputs_embeds
+        all_hidden_states = (inputs_embeds,)
+        for layer in self.layers:
+            hidden, _ = run_rnn(layer, self.dropout(hidden), lengths)  # (batch, src_len, encoder_size)
+            all_hidden_states += (hidden,)
+
+        output = BaseModelOutput(
+            last_hidden_state=hidden, hidden_states=all_hidden_states if output_hidden_states else None
+        )
+        return output if return_dict is not False else output.to_tuple()
+
+
+class RNNSeq2SeqDecoder(nn.Module):
+    """The attention decoder, one of two wirings (see `RNNSeq2SeqConfig`), or the context-vector decoder.
+
+    "bahdanau" (Bahdanau et al. §3.1, App. A.2.2), for target position i:
+        c_i = attend(s_{i-1}, h);  s_i = RNN([E y_{i-1}; c_i], s_{i-1});  o_i = maxout([s_i; c_i; E y_{i-1}])
+    "luong" (Luong et al. §3, eq. 5), for target position t:
+        h_t = RNN([E y_{t-1}; h~_{t-1} if input feeding], h_{t-1});  c_t = attend(h_t, h);
+        o_t = h~_t = tanh(W_c [c_t; h_t])
+    With attention_type "none", c is the fixed source summary at every step (Cho et al. 2014 §2.2).
+
+    Inputs: decoder input embeddings (batch, tgt_len, embedding_size), the encoder states (batch, src_len,
+    encoder_size) and mask (batch, src_len), and an `RNNDecoderCache` holding the state after earlier tokens.
+    Outputs: o (batch, tgt_len, hidden), alignment weights (batch, tgt_len, src_len) or None, and the outputs
+    of every RNN layer (each (batch, tgt_len, hidden)).
+    """
+
+    def __init__(self, config: RNNSeq2SeqConfig):
+        super().__init__()
+        self.config = config
+        hidden, context = config.hidden_size, config.encoder_output_size
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.embedding_size, config.pad_token_id)
+        self.dropout = nn.Dropout(config.dropout)
+        input_size = config.embedding_size
+        if config.attention_wiring == "bahdanau":
+            input_size += context
+        if config.input_feeding:
+            input_size += hidden
+        cell = RNN_CELLS[config.cell_type]
+        self.layers = nn.ModuleList(
+            cell(input_size if i == 0 else hidden, hidden, batch_first=True) for i in range(config.decoder_layers)
+        )
+        self.attention = build_rnn_attention(config.attention_type, hidden, context, config.attention_hidden_size)
+        if config.attention_wiring == "bahdanau":
+            # Deviation from paper: the maxout readout has `hidden_size` units (Bahdanau et al. use l = 500) and
+            # reads s_i rather than s_{i-1}, as Nematus and most reimplementations do.
+            self.readout = Maxout(hidden + context + config.embedding_size, hidden)
+        else:
+            self.attentional_projection = nn.Linear(context + hidden, hidden, bias=False)  # W_c, Luong eq. 5
+        if config.decoder_init == "bridge":
+            state_size = hidden * (2 if config.cell_type == "lstm" else 1)
+            self.bridge = nn.Linear(context, config.decoder_layers * state_size)  # W_s, Bahdanau App. A.2.2
+
+    def start(self, encoder_hidden_states: torch.Tensor, encoder_attention_mask: torch.Tensor) -> RNNDecoderCache:
+        """The state before the first target token, and the source-only attention work, done once per source."""
+        config, batch = self.config, encoder_hidden_states.shape[0]
+        summary = summarize_source(encoder_hidden_states, encoder_attention_mask, config.bidirectional_encoder)
+        shape = (batch, config.decoder_layers, config.hidden_size)
+        if config.decoder_init == "bridge":
+            # Deviation from paper: every layer starts from tanh(W_s [h->_T; h<-_1]) (Bahdanau et al. use h<-_1
+            # alone; Sutskever et al. copy each encoder layer's final state).
+            states = torch.tanh(self.bridge(summary)).view(batch, config.decoder_layers, -1)
+            hidden, cell = states[..., : config.hidden_size], states[..., config.hidden_size :]
+        else:
+            hidden = cell = summary.new_zeros(shape)
+        return RNNDecoderCache(
+            hidden=hidden.contiguous(),
+            cell=cell.contiguous() if config.cell_type == "lstm" else None,
+            attentional=summary.new_zeros(batch, config.hidden_size) if config.input_feeding else None,
+            keys=self.attention.precompute_keys(encoder_hidden_states) if self.attention is not None else None,
+            summary=summary if self.attention is None else None,
+        )
+
+    def run_layers(self, inputs: torch.Tensor, cache: RNNDecoderCache) -> list[torch.Tensor]:
+        """Advance every layer over (batch, steps, size) `inputs` from the cached state; update the cache."""
+        outputs, hidden, cell = [], [], []
+        layer_input = inputs
+        for i, layer in enumerate(self.layers):
+            h0 = cache.hidden[:, i].unsqueeze(0).contiguous()  # (1, batch, hidden)
+            if cache.cell is not None:
+                layer_output, (h, c) = layer(layer_input, (h0, cache.cell[:, i].unsqueeze(0).contiguous()))
+                cell.append(c[0])
+            else:
+                layer_output, h = layer(layer_input, h0)
+            hidden.append(h[0])
+            outputs.append(layer_output)
+            layer_input = self.dropout(layer_output)
+        cache.hidden = torch.stack(hidden, dim=1)
+        cache.cell = torch.stack(cell, dim=1) if cell else None
+        return outputs
+
+    def attend(self, query, cache, encoder_hidden_states, encoder_attention_mask):
+        """Context (batch, steps, encoder_size) and weights (batch, steps, src_len), or the fixed summary."""
+        if self.attention is None:
+            return cache.summary[:, None, :].expand(-1, query.shape[1], -1), None
+        return self.attention(query, cache.keys, encoder_hidden_states, encoder_attention_mask)
+
+    def bahdanau_step(self, embeds, cache, encoder_hidden_states, encoder_attention_mask):
+        """One target position (embeds (batch, 1, embedding_size)) with the Bahdanau wiring."""
+        previous_state = cache.hidden[:, -1:]  # s_{i-1}: the top layer's state, (batch, 1, hidden)
+        context, weights = self.attend(previous_state, cache, encoder_hidden_states, encoder_attention_mask)
+        layer_outputs = self.run_layers(torch.cat([embeds, context], dim=-1), cache)
+        output = self.readout(torch.cat([layer_outputs[-1], context, embeds], dim=-1))
+        return output, weights, layer_outputs
+
+    def luong_steps(self, embeds, cache, encoder_hidden_states, encoder_attention_mask):
+        """Target positions with the Luong wiring. Without input feeding the RNN does not depend on the
+        attention, so all positions run at once; with input feeding `embeds` is one position."""
+        inputs = embeds
+        if self.config.input_feeding:
+            inputs = torch.cat([embeds, cache.attentional[:, None, :]], dim=-1)
+        layer_outputs = self.run_layers(inputs, cache)
+        top = layer_outputs[-1]  # h_t, (batch, steps, hidden)
+        context, weights = self.attend(top, cache, encoder_hidden_states, encoder_attention_mask)
+        attentional = torch.tanh(self.attentional_projection(torch.cat([context, top], dim=-1)))  # h~_t
+        if self.config.input_feeding:
+            cache.attentional = attentional[:, -1]
+        return attentional, weights, layer_outputs
+
+    def forward(self, inputs_embeds, encoder_hidden_states, encoder_attention_mask, cache: RNNDecoderCache):
+        embeds = self.dropout(inputs_embeds)
+        args = (cache, encoder_hidden_states, encoder_attention_mask)
+        if self.config.attention_wiring == "luong" and not self.config.input_feeding:
+            output, weights, layer_outputs = self.luong_steps(embeds, *args)
+        else:
+            step = self.bahdanau_step if self.config.attention_wiring == "bahdanau" else self.luong_steps
+            steps = [step(embeds[:, t : t + 1], *args) for t in range(embeds.shape[1])]
+            output = torch.cat([s[0] for s in steps], dim=1)
+            weights = torch.cat([s[1] for s in steps], dim=1) if self.attention is not None else None
+            layer_outputs = [torch.cat(per_layer, dim=1) for per_layer in zip(*(s[2] for s in steps))]
+        cache.seen_tokens += embeds.shape[1]
+        return output, weights, layer_outputs
+
+
+class RNNSeq2SeqPreTrainedModel(HubCheckpointMixin, PreTrainedModel):
+    config: RNNSeq2SeqConfig
+    hub_auto_map = RNN_AUTO_MAP
+    base_model_prefix = "model"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = False
+    _supports_sdpa = False
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Bahdanau et al. App. A.2: recurrent matrices random orthogonal; W_a, U_a ~ N(0, 0.001^2); v_a and all
+        biases zero; every other weight ~ N(0, init_std^2) (0.01 in the paper).
+
+        transformers visits children before their parent, so the AdditiveAttention branch overrides the generic
+        Linear rule for W_a, U_a and v_a."""
+        std = self.config.init_std
+        if isinstance(module, AdditiveAttention):
+            init.normal_(module.query_projection.weight, mean=0.0, std=0.001)
+            init.normal_(module.key_projection.weight, mean=0.0, std=0.001)
+            init.zeros_(module.v_a)
+        elif isinstance(module, nn.RNNBase):
+            for name, param in module.named_parameters():
+                if name.startswith("weight_hh"):
+                    init.orthogonal_(param)
+                elif name.startswith("weight_ih"):
+                    init.normal_(param, mean=0.0, std=std)
+                else:
+                    init.zeros_(param)
+        elif isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.padding_idx is not None:
+                init.zeros_(module.weight[module.padding_idx])
+
+    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True):
+        # transformers resizes the input (encoder) table and the output projection; the decoder has a table of its
+        # own, resized here to the same size and re-tied to the output projection when tie_word_embeddings is set.
+        embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
+        decoder = self.get_decoder()
+        if decoder.embed_tokens.num_embeddings != embeddings.num_embeddings:
+            decoder.embed_tokens = self._get_resized_embeddings(
+                decoder.embed_tokens, embeddings.num_embeddings, mean_resizing=mean_resizing
+            )
+            self.tie_weights()
+        return embeddings
+
+    def _supports_default_dynamic_cache(self) -> bool:
+        # generate() would pre-build an attention KV cache (EncoderDecoderCache) that a recurrent decoder cannot
+        # use; returning False makes it pass None, and the model starts its own RNNDecoderCache on the first step.
+        return False
+
+
+class RNNSeq2SeqModel(RNNSeq2SeqPreTrainedModel):
+    """The encoder-decoder without the output projection; returns a `Seq2SeqModelOutput`.
+
+    `last_hidden_state` is o_t, the vector the output layer reads (batch, tgt_len, hidden_size);
+    `cross_attentions` (with `output_attentions=True`) is a 1-tuple of alignment weights shaped
+    (batch, 1, tgt_len, src_len), one "head", as the attention maps of the papers' figures;
+    `decoder_hidden_states` (with `output_hidden_states=True`) is (embeddings, layer 1, ..., layer L);
+    `past_key_values` is the `RNNDecoderCache` for incremental decoding.
+    """
+
+    def __init__(self, config: RNNSeq2SeqConfig):
+        super().__init__(config)
+        self.encoder = RNNSeq2SeqEncoder(config)
+        self.decoder = RNNSeq2SeqDecoder(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.encoder.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.encoder.embed_tokens = value
+
+    def get_encoder(self) -> RNNSeq2SeqEncoder:
+        return self.encoder
+
+    def get_decoder(self) -> RNNSeq2SeqDecoder:
+        return self.decoder
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | tuple | None = None,
+        past_key_values: RNNDecoderCache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Seq2SeqModelOutput | tuple:
+        r"""`decoder_attention_mask` is accepted for API compatibility: a recurrent decoder reads its inputs left to
+        right, so padding after a target sequence never influences the positions before it."""
+        use_cache = use_cache if use_cache is not None else self.config.use_cache
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        if encoder_outputs is None:
+            encoder_outputs = self.encoder(input_ids, attention_mask, inputs_embeds, output_hidden_states=output_hidden_states)
+        elif not isinstance(encoder_outputs, BaseModelOutput):
+            encoder_outputs = BaseModelOutput(*encoder_outputs)
+        encoder_hidden_states = encoder_outputs.last_hidden_state
+        if attention_mask is None:
+            attention_mask = encoder_hidden_states.new_ones(encoder_hidden_states.shape[:2], dtype=torch.long)
+
+        if (decoder_input_ids is None) == (decoder_inputs_embeds is None):
+            raise ValueError("Pass exactly one of decoder_input_ids, decoder_inputs_embeds or labels.")
+        if decoder_inputs_embeds is None:
+            check_token_ids(decoder_input_ids, self.config.vocab_size, "decoder_input_ids")
+            decoder_inputs_embeds = self.decoder.embed_tokens(decoder_input_ids)
+        if past_key_values is not None and not isinstance(past_key_values, RNNDecoderCache):
+            raise TypeError(
+                f"past_key_values must be the RNNDecoderCache this model returned, got {type(past_key_values).__name__}."
+            )
+        cache = past_key_values if past_key_values is not None else self.decoder.start(encoder_hidden_states, attention_mask)
+        output, weights, layer_outputs = self.decoder(decoder_inputs_embeds, encoder_hidden_states, attention_mask, cache)
+
+        result = Seq2SeqModelOutput(
+            last_hidden_state=output,
+            past_key_values=cache if use_cache else None,
+            decoder_hidden_states=(decoder_inputs_embeds, *layer_outputs) if output_hidden_states else None,
+            cross_attentions=(weights.unsqueeze(1),) if output_attentions and weights is not None else None,
+            encoder_last_hidden_state=encoder_hidden_states,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+        )
+        return result if return_dict is not False else result.to_tuple()
+
+
+class RNNSeq2SeqForConditionalGeneration(RNNSeq2SeqPreTrainedModel, GenerationMixin):
+    """`RNNSeq2SeqModel` with the output softmax layer p(y_t | y_<t, x) = softmax(W_o o_t); `generate()` decodes
+    greedily, with beam search or by sampling through the recurrent `RNNDecoderCache`."""
+
+    _tied_weights_keys = {"lm_head.weight": "model.decoder.embed_tokens.weight"}
+
+    def __init__(self, config: RNNSeq2SeqConfig):
+        super().__init__(config)
+        self.model = RNNSeq2SeqModel(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)  # W_o
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head = value
+
+    def get_encoder(self) -> RNNSeq2SeqEncoder:
+        return self.model.encoder
+
+    def get_decoder(self) -> RNNSeq2SeqDecoder:
+        return self.model.decoder
+
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing inputs: labels shifted right behind `decoder_start_token_id`, -100 replaced by pad."""
+        shifted = labels.new_full(labels.shape, self.config.pad_token_id)
+        shifted[:, 1:] = labels[:, :-1]
+        shifted[:, 0] = self.config.decoder_start_token_id
+        return shifted.masked_fill(shifted == -100, self.config.pad_token_id)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | tuple | None = None,
+        past_key_values: RNNDecoderCache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Seq2SeqLMOutput | tuple:
+        r"""`labels` (batch, tgt_len): target ids, -100 where no loss is wanted; when given without decoder inputs,
+        the decoder inputs are the labels shifted right. The loss is the mean token cross-entropy (label smoothing
+        comes from the Trainer's `label_smoothing_factor`)."""
+        if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
+            decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
+        outputs = self.model(
+            input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, encoder_outputs, past_key_values,
+            inputs_embeds, decoder_inputs_embeds, use_cache, output_attentions, output_hidden_states, return_dict=True,
+        )
+        logits = self.lm_head(self.dropout(outputs.last_hidden_state))  # (batch, tgt_len, vocab)
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+        result = Seq2SeqLMOutput(
+            loss=loss,
+            logits=logits,
+            past_key_values=outputs.past_key_values,
+            decoder_hidden_states=outputs.decoder_hidden_states,
+            cross_attentions=outputs.cross_attentions,
+            encoder_last_hidden_state=outputs.encoder_last_hidden_state,
+            encoder_hidden_states=outputs.encoder_hidden_states,
+        )
+        return result if return_dict is not False else result.to_tuple()
+
+
+__all__ = [
+    "RNNSeq2SeqPreTrainedModel",
+    "RNNSeq2SeqModel",
+    "RNNSeq2SeqForConditionalGeneration",
+    "RNNSeq2SeqEncoder",
+    "RNNSeq2SeqDecoder",
+]
