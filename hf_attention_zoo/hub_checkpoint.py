@@ -21,9 +21,10 @@ class HubCheckpointMixin:
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
-        model = super().from_pretrained(*args, **kwargs)
-        model.own_parameter_memory()
-        return model
+        loaded = super().from_pretrained(*args, **kwargs)
+        # with output_loading_info=True transformers returns (model, info)
+        (loaded[0] if isinstance(loaded, tuple) else loaded).own_parameter_memory()
+        return loaded
 
     @torch.no_grad()
     def own_parameter_memory(self) -> None:
