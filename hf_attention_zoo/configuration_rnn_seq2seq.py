@@ -101,10 +101,12 @@ class RNNSeq2SeqConfig(PreTrainedConfig):
             weights, N(0, 0.01^2) in Bahdanau et al. App. A.2; recurrent matrices are initialised orthogonal.
         tie_word_embeddings (`bool`, defaults to `False`): tie the output projection to the target embeddings
             (Press & Wolf 2017); needs `embedding_size == hidden_size`.
-        pad_token_id (`int`, defaults to 0): padding id; padded source positions are masked out.
-        bos_token_id (`int`, defaults to 1): beginning-of-sequence id.
+        bos_token_id (`int`, defaults to 0): beginning-of-sequence id (the ids follow fairseq's order, as the
+            package's tokenizers do; see `subword_tokenizer.SPECIAL_TOKENS`).
+        pad_token_id (`int`, defaults to 1): padding id; padded source positions are masked out. Not 0: beam
+            search in transformers treats a pad id of 0 as missing and pads finished hypotheses with eos.
         eos_token_id (`int`, defaults to 2): end-of-sequence id.
-        decoder_start_token_id (`int`, defaults to 1): first decoder input (y_0).
+        decoder_start_token_id (`int`, defaults to 0): first decoder input (y_0).
         use_cache (`bool`, defaults to `True`): return the recurrent decoder state for incremental decoding.
         is_encoder_decoder (`bool`, defaults to `True`): always True for this family.
     """
@@ -128,10 +130,10 @@ class RNNSeq2SeqConfig(PreTrainedConfig):
     dropout: float | int = 0.0
     init_std: float = 0.01
     tie_word_embeddings: bool = False
-    pad_token_id: int | None = 0
-    bos_token_id: int | None = 1
+    bos_token_id: int | None = 0
+    pad_token_id: int | None = 1
     eos_token_id: int | None = 2
-    decoder_start_token_id: int | None = 1
+    decoder_start_token_id: int | None = 0
     use_cache: bool = True
     is_encoder_decoder: bool = True
 

@@ -13,11 +13,12 @@ from datasets import DatasetDict
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-# The ids the model configs use: pad_token_id=0, bos_token_id=1 (also decoder_start_token_id), eos_token_id=2,
-# unk_token_id=3. Every encoded sequence, source or target, ends with </s>; nothing is prepended (the model shifts
+# The ids the model configs use (fairseq's order): bos_token_id=0 (also decoder_start_token_id), pad_token_id=1,
+# eos_token_id=2, unk_token_id=3. pad is not 0 because transformers' beam search treats a pad id of 0 as missing
+# and fills finished hypotheses with eos instead. Every encoded sequence, source or target, ends with </s>; nothing is prepended (the model shifts
 # the labels right and starts the decoder with decoder_start_token_id).
-SPECIAL_TOKENS: dict[str, str] = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
-PAD_TOKEN_ID, BOS_TOKEN_ID, EOS_TOKEN_ID, UNK_TOKEN_ID = 0, 1, 2, 3  # the order of SPECIAL_TOKENS
+SPECIAL_TOKENS: dict[str, str] = {"bos_token": "<s>", "pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"}
+BOS_TOKEN_ID, PAD_TOKEN_ID, EOS_TOKEN_ID, UNK_TOKEN_ID = 0, 1, 2, 3  # the order of SPECIAL_TOKENS
 TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
 TokenizerModel = Literal["bpe", "char"]
 _MODELS: tuple[TokenizerModel, ...] = ("bpe", "char")
@@ -153,7 +154,7 @@ def train_tokenizer(
         **SPECIAL_TOKENS,
     )
     ids = [tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS.values()]
-    if ids != [PAD_TOKEN_ID, BOS_TOKEN_ID, EOS_TOKEN_ID, UNK_TOKEN_ID]:
+    if ids != [BOS_TOKEN_ID, PAD_TOKEN_ID, EOS_TOKEN_ID, UNK_TOKEN_ID]:
         raise RuntimeError(f"Special token ids came out as {ids}, not [0, 1, 2, 3]; please report this bug.")
     return tokenizer
 

@@ -38,4 +38,4 @@ def padded_batch(seed: int = 0, lengths=(7, 5, 3)) -> tuple[torch.Tensor, torch.
     mask = torch.zeros_like(ids)
     for row, length in enumerate(lengths):
         mask[row, :length] = 1
-    return ids.masked_fill(mask == 0, 0), mask
+    return ids.masked_fill(mask == 0, 1), mask

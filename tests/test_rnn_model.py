@@ -198,3 +198,13 @@ def test_a_foreign_cache_is_refused():
     with pytest.raises(TypeError, match="RNNDecoderCache"):
         tiny_model()(input_ids=torch.tensor([[4, 5]]), decoder_input_ids=torch.tensor([[1]]),
                      past_key_values=DynamicCache())
+
+
+def test_inputs_embeds_equal_input_ids_through_each_side_own_table():
+    model = tiny_model()
+    input_ids, attention_mask = padded_batch()
+    decoder_input_ids = torch.randint(3, 99, (3, 4))
+    by_ids = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids).logits
+    by_embeds = model(inputs_embeds=model.model.encoder.embed_tokens(input_ids), attention_mask=attention_mask,
+                      decoder_inputs_embeds=model.model.decoder.embed_tokens(decoder_input_ids)).logits
+    torch.testing.assert_close(by_ids, by_embeds)

@@ -52,12 +52,12 @@ def multi30k_val():
 
 
 @pytest.mark.parametrize("model", ["bpe", "char"])
-def test_special_tokens_have_ids_pad0_bos1_eos2_unk3(tiny_corpus, model):
+def test_special_tokens_have_ids_bos0_pad1_eos2_unk3(tiny_corpus, model):
     options = {"vocab_size": 100} if model == "bpe" else {}
     tokenizer = train_tokenizer(tiny_corpus, ["en", "de"], model=model, **options)
-    assert (tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id) == (
-        PAD_TOKEN_ID, BOS_TOKEN_ID, EOS_TOKEN_ID, UNK_TOKEN_ID) == (0, 1, 2, 3)
-    assert tokenizer.convert_ids_to_tokens([0, 1, 2, 3]) == ["<pad>", "<s>", "</s>", "<unk>"]
+    assert (tokenizer.bos_token_id, tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id) == (
+        BOS_TOKEN_ID, PAD_TOKEN_ID, EOS_TOKEN_ID, UNK_TOKEN_ID) == (0, 1, 2, 3)
+    assert tokenizer.convert_ids_to_tokens([0, 1, 2, 3]) == ["<s>", "<pad>", "</s>", "<unk>"]
 
 
 @pytest.mark.parametrize("model", ["bpe", "char"])
@@ -156,7 +156,7 @@ _RELOAD_SCRIPT = textwrap.dedent(
         out[name] = {
             "ids": ids,
             "decoded": tokenizer.batch_decode(ids, skip_special_tokens=True),
-            "special": [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id,
+            "special": [tokenizer.bos_token_id, tokenizer.pad_token_id, tokenizer.eos_token_id,
                         tokenizer.unk_token_id],
             "model_max_length": tokenizer.model_max_length,
         }

@@ -1,0 +1,547 @@
+"""The Transformer encoder-decoder of "Attention Is All You Need" as a Hugging Face transformers model.
+
+Papers: Vaswani et al. 2017 (arXiv:1706.03762); relative positions: Shaw et al. 2018 (arXiv:1803.02155);
+pre-LN option: Xiong et al. 2020 (arXiv:2002.04745).
+"""
+
+import math
+
+import torch
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.activations import ACT2FN
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import (
+    BaseModelOutput,
+    BaseModelOutputWithPastAndCrossAttentions,
+    Seq2SeqLMOutput,
+    Seq2SeqModelOutput,
+)
+
+from .configuration_transformer import TransformerSeq2SeqConfig
+from .input_validation import check_token_ids
+from .positional_encoding import build_absolute_position_encoding
+from .transformer_attention import MultiHeadAttention, additive_attention_mask
+
+
+def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
+    """Teacher forcing: decoder inputs are the labels `(batch, tgt_len)` shifted right behind the start token, with
+    the loss-ignore value -100 replaced by `pad_token_id`."""
+    shifted = labels.new_zeros(labels.shape)
+    shifted[:, 1:] = labels[:, :-1]
+    shifted[:, 0] = decoder_start_token_id
+    return shifted.masked_fill(shifted == -100, pad_token_id)
+
+
+class PositionwiseFeedForward(nn.Module):
+    """§3.3 eq. 2: FFN(x) = max(0, x W1 + b1) W2 + b2, applied to each position. `(batch, len, d_model)` in and out."""
+
+    def __init__(self, config: TransformerSeq2SeqConfig, ffn_dim: int):
+        super().__init__()
+        self.fc1 = nn.Linear(config.d_model, ffn_dim)  # W1, b1
+        self.activation_fn = ACT2FN[config.activation_function]
+        # Deviation from paper: optional dropout after the activation (tensor2tensor's relu_dropout), 0.0 by default.
+        self.activation_dropout = config.activation_dropout
+        self.fc2 = nn.Linear(ffn_dim, config.d_model)  # W2, b2
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        hidden_states = self.activation_fn(self.fc1(hidden_states))  # (batch, len, d_ff)
+        hidden_states = nn.functional.dropout(hidden_states, p=self.activation_dropout, training=self.training)
+        return self.fc2(hidden_states)
+
+
+class SublayerConnection(nn.Module):
+    """§3.1 and §5.4: the residual connection and layer normalisation around each sub-layer.
+
+    Post-LN (the paper): LayerNorm(x + Dropout(Sublayer(x))). Pre-LN (`normalize_before=True`):
+    x + Dropout(Sublayer(LayerNorm(x))). Use: `y = self(x, sublayer(self.sublayer_input(x)))`.
+    """
+
+    def __init__(self, config: TransformerSeq2SeqConfig):
+        super().__init__()
+        self.layer_norm = nn.LayerNorm(config.d_model)
+        self.dropout = config.dropout
+        # Deviation from paper: optional pre-LN (Xiong et al. 2020), off by default.
+        self.normalize_before = config.normalize_before
+
+    def sublayer_input(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.layer_norm(hidden_states) if self.normalize_before else hidden_states
+
+    def forward(self, residual: torch.Tensor, sublayer_output: torch.Tensor) -> torch.Tensor:
+        hidden_states = residual + nn.functional.dropout(sublayer_output, p=self.dropout, training=self.training)
+        return hidden_states if self.normalize_before else self.layer_norm(hidden_states)
+
+
+class TransformerEncoderLayer(GradientCheckpointingLayer):
+    """§3.1 encoder layer: multi-head self-attention, then a position-wise feed-forward network, each wrapped in a
+    `SublayerConnection`. `(batch, src_len, d_model)` in and out."""
+
+    def __init__(self, config: TransformerSeq2SeqConfig, layer_idx: int):
+        super().__init__()
+        relative = config.position_embedding_type == "relative"
+        heads = config.encoder_attention_heads
+        self.self_attn = MultiHeadAttention(config, heads, layer_idx, relative_positions=relative)
+        self.self_attn_sublayer = SublayerConnection(config)
+        self.feed_forward = PositionwiseFeedForward(config, config.encoder_ffn_dim)
+        self.feed_forward_sublayer = SublayerConnection(config)
+
+    def forward(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attended, attention_weights = self.self_attn(
+            self.self_attn_sublayer.sublayer_input(hidden_states), attention_mask, output_attentions=output_attentions
+        )
+        hidden_states = self.self_attn_sublayer(hidden_states, attended)
+        fed_forward = self.feed_forward(self.feed_forward_sublayer.sublayer_input(hidden_states))
+        hidden_states = self.feed_forward_sublayer(hidden_states, fed_forward)
+        return hidden_states, attention_weights
+
+
+class TransformerDecoderLayer(GradientCheckpointingLayer):
+    """§3.1 decoder layer: masked multi-head self-attention, multi-head attention over the encoder output, and a
+    position-wise feed-forward network, each wrapped in a `SublayerConnection`. `(batch, tgt_len, d_model)` in and
+    out."""
+
+    def __init__(self, config: TransformerSeq2SeqConfig, layer_idx: int):
+        super().__init__()
+        relative = config.position_embedding_type == "relative"
+        heads = config.decoder_attention_heads
+        self.self_attn = MultiHeadAttention(config, heads, layer_idx, relative_positions=relative)
+        self.self_attn_sublayer = SublayerConnection(config)
+        self.encoder_attn = MultiHeadAttention(config, heads, layer_idx, is_cross_attention=True)
+        self.encoder_attn_sublayer = SublayerConnection(config)
+        self.feed_forward = PositionwiseFeedForward(config, config.decoder_ffn_dim)
+        self.feed_forward_sublayer = SublayerConnection(config)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        encoder_hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        encoder_attention_mask: torch.Tensor | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        attended, self_weights = self.self_attn(
+            self.self_attn_sublayer.sublayer_input(hidden_states),
+            attention_mask,
+            past_key_values=past_key_values,
+            output_attentions=output_attentions,
+        )
+        hidden_states = self.self_attn_sublayer(hidden_states, attended)
+        attended, cross_weights = self.encoder_attn(
+            self.encoder_attn_sublayer.sublayer_input(hidden_states),
+            encoder_attention_mask,
+            key_value_states=encoder_hidden_states,
+            past_key_values=past_key_values,
+            output_attentions=output_attentions,
+        )
+        hidden_states = self.encoder_attn_sublayer(hidden_states, attended)
+        fed_forward = self.feed_forward(self.feed_forward_sublayer.sublayer_input(hidden_states))
+        hidden_states = self.feed_forward_sublayer(hidden_states, fed_forward)
+        return hidden_states, self_weights, cross_weights
+
+
+class TransformerStack(nn.Module):
+    """What the encoder and decoder stacks share: token embeddings scaled by sqrt(d_model) (§3.4), absolute
+    positions (§3.5) and embedding dropout (§5.4), and the final LayerNorm that pre-LN needs."""
+
+    def __init__(self, config: TransformerSeq2SeqConfig):
+        super().__init__()
+        self.config = config
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.d_model)
+        self.embed_scale = math.sqrt(config.d_model) if config.scale_embedding else 1.0
+        self.embed_positions = build_absolute_position_encoding(config)  # None for relative positions
+        # Deviation from paper: pre-LN leaves the last sub-layer output unnormalised, so it gets a final LayerNorm.
+        self.layer_norm = nn.LayerNorm(config.d_model) if config.normalize_before else None
+
+    def embed(
+        self, input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None, past_length: int, name: str
+    ) -> torch.Tensor:
+        """`(batch, len)` ids or `(batch, len, d_model)` token embeddings -> `(batch, len, d_model)` layer input."""
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError(f"Pass exactly one of {name} and its *inputs_embeds counterpart.")
+        if input_ids is not None:
+            check_token_ids(input_ids, self.embed_tokens.num_embeddings, name)
+            inputs_embeds = self.embed_tokens(input_ids)
+        elif inputs_embeds.shape[1] == 0:
+            raise ValueError(f"The inputs_embeds for {name} have sequence length 0: pass at least one position.")
+        hidden_states = inputs_embeds * self.embed_scale
+        if self.embed_positions is not None:
+            hidden_states = hidden_states + self.embed_positions(inputs_embeds, past_length)
+        return nn.functional.dropout(hidden_states, p=self.config.dropout, training=self.training)
+
+    def final_norm(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.layer_norm(hidden_states) if self.layer_norm is not None else hidden_states
+
+
+class TransformerEncoder(TransformerStack):
+    """§3.1 encoder: N `TransformerEncoderLayer`s over the embedded source.
+
+    Input `(batch, src_len)` ids, output `BaseModelOutput.last_hidden_state` `(batch, src_len, d_model)`.
+    """
+
+    def __init__(self, config: TransformerSeq2SeqConfig):
+        super().__init__(config)
+        self.layers = nn.ModuleList([TransformerEncoderLayer(config, i) for i in range(config.encoder_layers)])
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BaseModelOutput | tuple:
+        """Args (HF names): `input_ids` `(batch, src_len)`; `attention_mask` `(batch, src_len)`, 1 = token,
+        0 = padding; `inputs_embeds` `(batch, src_len, d_model)` unscaled token embeddings instead of ids."""
+        if output_attentions is None:  # called on its own rather than through the model
+            output_attentions = self.config.output_attentions
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
+        hidden_states = self.embed(input_ids, inputs_embeds, 0, "input_ids")
+        src_len = hidden_states.shape[1]
+        dtype, device = hidden_states.dtype, hidden_states.device
+        mask = additive_attention_mask(attention_mask, src_len, src_len, False, dtype, device)
+        all_hidden_states, all_attentions = [], []
+        for layer in self.layers:
+            if output_hidden_states:
+                all_hidden_states.append(hidden_states)
+            hidden_states, weights = layer(hidden_states, attention_mask=mask, output_attentions=output_attentions)
+            if output_attentions:
+                all_attentions.append(weights)
+        hidden_states = self.final_norm(hidden_states)
+        if output_hidden_states:
+            all_hidden_states.append(hidden_states)
+        output = BaseModelOutput(
+            last_hidden_state=hidden_states,
+            hidden_states=tuple(all_hidden_states) if output_hidden_states else None,
+            attentions=tuple(all_attentions) if output_attentions else None,
+        )
+        return output if return_dict is not False else output.to_tuple()
+
+
+class TransformerDecoder(TransformerStack):
+    """§3.1 decoder: N `TransformerDecoderLayer`s over the embedded (shifted) target, attending to the encoder.
+
+    Inputs `(batch, tgt_len)` ids and the encoder output `(batch, src_len, d_model)`; output
+    `last_hidden_state` `(batch, tgt_len, d_model)` and the updated cache.
+    """
+
+    def __init__(self, config: TransformerSeq2SeqConfig):
+        super().__init__(config)
+        self.layers = nn.ModuleList([TransformerDecoderLayer(config, i) for i in range(config.decoder_layers)])
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        encoder_hidden_states: torch.Tensor | None = None,
+        encoder_attention_mask: torch.Tensor | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool = False,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> BaseModelOutputWithPastAndCrossAttentions:
+        """Args (HF names): `input_ids` `(batch, tgt_len)` new target tokens (only the last one when decoding with
+        a cache); `attention_mask` `(batch, past_len + tgt_len)`; `encoder_hidden_states` `(batch, src_len,
+        d_model)`; `encoder_attention_mask` `(batch, src_len)`; `past_key_values` an `EncoderDecoderCache`."""
+        if use_cache and past_key_values is None:
+            past_key_values = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
+        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+        hidden_states = self.embed(input_ids, inputs_embeds, past_length, "decoder_input_ids")
+        tgt_len, src_len, dtype, device = (
+            hidden_states.shape[1], encoder_hidden_states.shape[1], hidden_states.dtype, hidden_states.device
+        )
+        self_mask = additive_attention_mask(attention_mask, tgt_len, past_length + tgt_len, True, dtype, device)
+        cross_mask = additive_attention_mask(encoder_attention_mask, tgt_len, src_len, False, dtype, device)
+        all_hidden_states, all_self_attentions, all_cross_attentions = [], [], []
+        for layer in self.layers:
+            if output_hidden_states:
+                all_hidden_states.append(hidden_states)
+            # Tensors that need gradients go in positionally, as gradient checkpointing requires.
+            hidden_states, self_weights, cross_weights = layer(
+                hidden_states,
+                encoder_hidden_states,
+                attention_mask=self_mask,
+                encoder_attention_mask=cross_mask,
+                past_key_values=past_key_values,
+                output_attentions=output_attentions,
+            )
+            if output_attentions:
+                all_self_attentions.append(self_weights)
+                all_cross_attentions.append(cross_weights)
+        hidden_states = self.final_norm(hidden_states)
+        if output_hidden_states:
+            all_hidden_states.append(hidden_states)
+        return BaseModelOutputWithPastAndCrossAttentions(
+            last_hidden_state=hidden_states,
+            past_key_values=past_key_values if use_cache else None,
+            hidden_states=tuple(all_hidden_states) if output_hidden_states else None,
+            attentions=tuple(all_self_attentions) if output_attentions else None,
+            cross_attentions=tuple(all_cross_attentions) if output_attentions else None,
+        )
+
+
+class TransformerSeq2SeqPreTrainedModel(PreTrainedModel):
+    """Weights initialisation, loading/saving and the hooks transformers needs for the Transformer models."""
+
+    config: TransformerSeq2SeqConfig
+    config_class = TransformerSeq2SeqConfig
+    base_model_prefix = "model"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _no_split_modules = ["TransformerEncoderLayer", "TransformerDecoderLayer"]
+    _skip_keys_device_placement = ["past_key_values"]
+
+    def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
+        """The `{tied parameter: source parameter}` mapping transformers ties and saves once.
+
+        transformers 5 applies a model's `_tied_weights_keys` only when `config.tie_word_embeddings` is True. Here
+        that flag governs the output projection alone and `share_encoder_decoder_embeddings` governs the
+        encoder/decoder embeddings, so each class builds `_tied_weights_keys` from both flags in `__init__` and it
+        is applied as built.
+        """
+        if all_submodels:  # walks the submodels, calling this method on each with all_submodels=False
+            return super().get_expanded_tied_weights_keys(all_submodels=True)
+        return dict(self._tied_weights_keys or {})
+
+    def resize_token_embeddings(
+        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
+    ) -> nn.Embedding:
+        """transformers resizes the input and output embeddings; one vocabulary serves source and target, so an
+        unshared decoder embedding is resized to the same size too."""
+        embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
+        decoder = self.base_model.decoder
+        if decoder.embed_tokens.num_embeddings != embeddings.num_embeddings:
+            decoder.embed_tokens = self._get_resized_embeddings(
+                decoder.embed_tokens, embeddings.num_embeddings, mean_resizing=mean_resizing
+            )
+            self.tie_weights()
+        return embeddings
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Save as usual, with a config `auto_map` naming AutoConfig, AutoModel and AutoModelForSeq2SeqLM.
+
+        transformers writes only the saved class's own auto_map entry (plus the config's), so a folder saved from
+        the generation model could not be opened with `AutoModel` through remote code: set all three here.
+        """
+        module = type(self).__module__.split(".")[-1]
+        config_module = type(self.config).__module__.split(".")[-1]
+        self.config.auto_map = {
+            "AutoConfig": f"{config_module}.{type(self.config).__name__}",
+            "AutoModel": f"{module}.TransformerSeq2SeqModel",
+            "AutoModelForSeq2SeqLM": f"{module}.TransformerSeq2SeqForConditionalGeneration",
+        }
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+
+class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
+    """Vaswani et al. 2017 §3 (Figure 1) without the output projection: encoder and decoder stacks.
+
+    With `share_encoder_decoder_embeddings` (§3.4) both stacks read the `shared` embedding (Bart pattern: their
+    `embed_tokens` are tied to it). Output: `Seq2SeqModelOutput`, `last_hidden_state` `(batch, tgt_len, d_model)`.
+    """
+
+    _tied_weights_keys = {
+        "encoder.embed_tokens.weight": "shared.weight",
+        "decoder.embed_tokens.weight": "shared.weight",
+    }
+
+    def __init__(self, config: TransformerSeq2SeqConfig):
+        super().__init__(config)
+        if config.share_encoder_decoder_embeddings:
+            self.shared = nn.Embedding(config.vocab_size, config.d_model)
+        else:
+            self._tied_weights_keys = {}
+        self.encoder = TransformerEncoder(config)
+        self.decoder = TransformerDecoder(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.shared if self.config.share_encoder_decoder_embeddings else self.encoder.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        if self.config.share_encoder_decoder_embeddings:
+            self.shared = self.decoder.embed_tokens = value
+        self.encoder.embed_tokens = value
+
+    def get_encoder(self) -> TransformerEncoder:
+        return self.encoder
+
+    def get_decoder(self) -> TransformerDecoder:
+        return self.decoder
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.Tensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | tuple | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Seq2SeqModelOutput | tuple:
+        """Args (HF names): `input_ids`/`inputs_embeds` the source `(batch, src_len)`; `attention_mask`
+        `(batch, src_len)` (1 = token, 0 = padding); `decoder_input_ids`/`decoder_inputs_embeds` the shifted
+        target `(batch, tgt_len)`; `decoder_attention_mask` `(batch, past_len + tgt_len)`; `encoder_outputs` to
+        skip the encoder; `past_key_values` the `EncoderDecoderCache` of earlier steps; `use_cache` return it."""
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        use_cache = use_cache if use_cache is not None else self.config.use_cache
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if decoder_input_ids is None and decoder_inputs_embeds is None:
+            raise ValueError("Pass decoder_input_ids (the target shifted right; see shift_tokens_right) or labels.")
+        if encoder_outputs is None:
+            encoder_outputs = self.encoder(
+                input_ids, attention_mask, inputs_embeds, output_attentions, output_hidden_states, return_dict=True
+            )
+        elif not isinstance(encoder_outputs, BaseModelOutput):
+            encoder_outputs = BaseModelOutput(*encoder_outputs)
+        decoder_outputs = self.decoder(
+            input_ids=decoder_input_ids,
+            attention_mask=decoder_attention_mask,
+            encoder_hidden_states=encoder_outputs.last_hidden_state,
+            encoder_attention_mask=attention_mask,
+            past_key_values=past_key_values,
+            inputs_embeds=decoder_inputs_embeds,
+            use_cache=use_cache,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
+        output = Seq2SeqModelOutput(
+            last_hidden_state=decoder_outputs.last_hidden_state,
+            past_key_values=decoder_outputs.past_key_values,
+            decoder_hidden_states=decoder_outputs.hidden_states,
+            decoder_attentions=decoder_outputs.attentions,
+            cross_attentions=decoder_outputs.cross_attentions,
+            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+            encoder_attentions=encoder_outputs.attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedModel, GenerationMixin):
+    """Vaswani et al. 2017 §3 (Figure 1): the encoder-decoder with its pre-softmax linear transformation (§3.4),
+    tied to the embeddings when `tie_word_embeddings`.
+
+    Output: `Seq2SeqLMOutput`, `logits` `(batch, tgt_len, vocab_size)` and, given `labels`, the mean token
+    cross-entropy (-100 ignored). Label smoothing (§5.4) comes from the Trainer's `label_smoothing_factor`.
+    `generate()` defaults follow §6.1: beam size 4, length penalty α = 0.6.
+    """
+
+    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
+
+    def __init__(self, config: TransformerSeq2SeqConfig):
+        super().__init__(config)
+        self.model = TransformerSeq2SeqModel(config)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        if not config.tie_word_embeddings:
+            self._tied_weights_keys = {}
+        elif not config.share_encoder_decoder_embeddings:
+            self._tied_weights_keys = {"lm_head.weight": "model.decoder.embed_tokens.weight"}
+        # §6.1 decoding: beam size 4, length penalty α = 0.6.
+        # Deviation from paper: transformers divides a hypothesis' log-probability by length**α, not by Wu et al.'s
+        # ((5 + length) / 6)**α that the paper cites.
+        self.generation_config.num_beams = 4
+        self.generation_config.length_penalty = 0.6
+        # Deviation from paper: the output limit is max_position_embeddings tokens (the learned position table's
+        # size; also silences generate's default-length warning), not the source length + 50 of §6.1.
+        self.generation_config.max_length = config.max_position_embeddings
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head = value
+
+    def get_encoder(self) -> TransformerEncoder:
+        return self.model.encoder
+
+    def get_decoder(self) -> TransformerDecoder:
+        return self.model.decoder
+
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Used by `DataCollatorForSeq2Seq`: labels shifted right behind `decoder_start_token_id`, -100 -> pad."""
+        return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.Tensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | tuple | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Seq2SeqLMOutput | tuple:
+        """Args: as `TransformerSeq2SeqModel.forward`, plus `labels` `(batch, tgt_len)` target ids with -100 where
+        no loss is wanted; without `decoder_input_ids` they are shifted right to make them."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if labels is not None:
+            use_cache = False  # training: nothing to decode incrementally
+            if decoder_input_ids is None and decoder_inputs_embeds is None:
+                decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
+        outputs = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            decoder_input_ids=decoder_input_ids,
+            decoder_attention_mask=decoder_attention_mask,
+            encoder_outputs=encoder_outputs,
+            past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds,
+            decoder_inputs_embeds=decoder_inputs_embeds,
+            use_cache=use_cache,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        logits = self.lm_head(outputs.last_hidden_state)  # (batch, tgt_len, vocab_size)
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(
+                logits.float().view(-1, logits.shape[-1]), labels.to(logits.device).view(-1), ignore_index=-100
+            )
+        output = Seq2SeqLMOutput(
+            loss=loss,
+            logits=logits,
+            past_key_values=outputs.past_key_values,
+            decoder_hidden_states=outputs.decoder_hidden_states,
+            decoder_attentions=outputs.decoder_attentions,
+            cross_attentions=outputs.cross_attentions,
+            encoder_last_hidden_state=outputs.encoder_last_hidden_state,
+            encoder_hidden_states=outputs.encoder_hidden_states,
+            encoder_attentions=outputs.encoder_attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+__all__ = [
+    "TransformerSeq2SeqPreTrainedModel",
+    "TransformerSeq2SeqModel",
+    "TransformerSeq2SeqForConditionalGeneration",
+]
