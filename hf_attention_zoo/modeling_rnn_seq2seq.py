@@ -12,7 +12,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
 
 from .configuration_rnn_seq2seq import RNNSeq2SeqConfig
-from .hub_checkpoint import HubCheckpointMixin
+from .zoo_pretrained import ZooPreTrainedMixin
 from .input_validation import check_token_ids
 from .rnn_attention import AdditiveAttention, build_rnn_attention
 from .rnn_cache import RNNDecoderCache
@@ -268,7 +268,7 @@ class RNNSeq2SeqDecoder(nn.Module):
         return output, weights, layer_outputs
 
 
-class RNNSeq2SeqPreTrainedModel(HubCheckpointMixin, PreTrainedModel):
+class RNNSeq2SeqPreTrainedModel(ZooPreTrainedMixin, PreTrainedModel):
     config: RNNSeq2SeqConfig
     hub_auto_map = RNN_AUTO_MAP
     base_model_prefix = "model"
@@ -303,18 +303,6 @@ class RNNSeq2SeqPreTrainedModel(HubCheckpointMixin, PreTrainedModel):
             init.normal_(module.weight, mean=0.0, std=std)
             if module.padding_idx is not None:
                 init.zeros_(module.weight[module.padding_idx])
-
-    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True):
-        # transformers resizes the input (encoder) table and the output projection; the decoder has a table of its
-        # own, resized here to the same size and re-tied to the output projection when tie_word_embeddings is set.
-        embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
-        decoder = self.get_decoder()
-        if decoder.embed_tokens.num_embeddings != embeddings.num_embeddings:
-            decoder.embed_tokens = self._get_resized_embeddings(
-                decoder.embed_tokens, embeddings.num_embeddings, mean_resizing=mean_resizing
-            )
-            self.tie_weights()
-        return embeddings
 
     def _supports_default_dynamic_cache(self) -> bool:
         # generate() would pre-build an attention KV cache (EncoderDecoderCache) that a recurrent decoder cannot

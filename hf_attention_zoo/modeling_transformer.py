@@ -23,6 +23,7 @@ from .configuration_transformer import TransformerSeq2SeqConfig
 from .input_validation import check_token_ids
 from .positional_encoding import build_absolute_position_encoding
 from .transformer_attention import MultiHeadAttention, additive_attention_mask
+from .zoo_pretrained import ZooPreTrainedMixin
 
 
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
@@ -286,10 +287,15 @@ class TransformerDecoder(TransformerStack):
         )
 
 
-class TransformerSeq2SeqPreTrainedModel(PreTrainedModel):
+class TransformerSeq2SeqPreTrainedModel(ZooPreTrainedMixin, PreTrainedModel):
     """Weights initialisation, loading/saving and the hooks transformers needs for the Transformer models."""
 
     config: TransformerSeq2SeqConfig
+    hub_auto_map = {
+        "AutoConfig": "configuration_transformer.TransformerSeq2SeqConfig",
+        "AutoModel": "modeling_transformer.TransformerSeq2SeqModel",
+        "AutoModelForSeq2SeqLM": "modeling_transformer.TransformerSeq2SeqForConditionalGeneration",
+    }
     config_class = TransformerSeq2SeqConfig
     base_model_prefix = "model"
     supports_gradient_checkpointing = True
@@ -308,35 +314,6 @@ class TransformerSeq2SeqPreTrainedModel(PreTrainedModel):
         if all_submodels:  # walks the submodels, calling this method on each with all_submodels=False
             return super().get_expanded_tied_weights_keys(all_submodels=True)
         return dict(self._tied_weights_keys or {})
-
-    def resize_token_embeddings(
-        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
-    ) -> nn.Embedding:
-        """transformers resizes the input and output embeddings; one vocabulary serves source and target, so an
-        unshared decoder embedding is resized to the same size too."""
-        embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
-        decoder = self.base_model.decoder
-        if decoder.embed_tokens.num_embeddings != embeddings.num_embeddings:
-            decoder.embed_tokens = self._get_resized_embeddings(
-                decoder.embed_tokens, embeddings.num_embeddings, mean_resizing=mean_resizing
-            )
-            self.tie_weights()
-        return embeddings
-
-    def save_pretrained(self, save_directory, *args, **kwargs):
-        """Save as usual, with a config `auto_map` naming AutoConfig, AutoModel and AutoModelForSeq2SeqLM.
-
-        transformers writes only the saved class's own auto_map entry (plus the config's), so a folder saved from
-        the generation model could not be opened with `AutoModel` through remote code: set all three here.
-        """
-        module = type(self).__module__.split(".")[-1]
-        config_module = type(self.config).__module__.split(".")[-1]
-        self.config.auto_map = {
-            "AutoConfig": f"{config_module}.{type(self.config).__name__}",
-            "AutoModel": f"{module}.TransformerSeq2SeqModel",
-            "AutoModelForSeq2SeqLM": f"{module}.TransformerSeq2SeqForConditionalGeneration",
-        }
-        return super().save_pretrained(save_directory, *args, **kwargs)
 
 
 class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):

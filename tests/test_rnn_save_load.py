@@ -47,7 +47,7 @@ def test_saved_folder_carries_code_and_names_all_three_auto_classes(tmp_path):
         "AutoModelForSeq2SeqLM": "modeling_rnn_seq2seq.RNNSeq2SeqForConditionalGeneration",
     }
     for module in ["configuration_rnn_seq2seq", "modeling_rnn_seq2seq", "rnn_attention", "rnn_cache",
-                   "config_validation", "input_validation"]:
+                   "config_validation", "input_validation", "zoo_pretrained"]:
         assert (tmp_path / f"{module}.py").exists(), module
 
 

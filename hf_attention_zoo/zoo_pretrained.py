@@ -1,10 +1,10 @@
-"""Saving and loading shared by the zoo's model families: a saved folder names all three Auto classes, and a
-loaded model is bit-identical to the one saved."""
+"""What every zoo PreTrainedModel adds to transformers': a saved folder names all three Auto classes, a loaded model
+is bit-identical to the one saved, and resizing the vocabulary resizes the decoder's own embedding table too."""
 
 import torch
 
 
-class HubCheckpointMixin:
+class ZooPreTrainedMixin:
     """Mixed into each family's `PreTrainedModel` subclass, before `PreTrainedModel` in the bases.
 
     The family sets `hub_auto_map`, e.g. `{"AutoConfig": "configuration_x.XConfig", "AutoModel": "modeling_x.XModel",
@@ -41,3 +41,15 @@ class HubCheckpointMixin:
             for name, buffer in module.named_buffers(recurse=False):
                 if buffer is not None:
                     setattr(module, name, buffer.clone())
+
+    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True):
+        # transformers resizes the input (encoder) table and the output projection; one vocabulary serves source
+        # and target, so a decoder table of its own is resized to the same size, then re-tied where configured.
+        embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
+        decoder = self.base_model.decoder
+        if decoder.embed_tokens.num_embeddings != embeddings.num_embeddings:
+            decoder.embed_tokens = self._get_resized_embeddings(
+                decoder.embed_tokens, embeddings.num_embeddings, mean_resizing=mean_resizing
+            )
+            self.tie_weights()
+        return embeddings
