@@ -41,6 +41,7 @@ RNN_PRESETS: dict[str, dict] = {
         input_feeding=False, dropout=0.0,
     ),
     # Sutskever et al. 2014, §3.4: deep LSTMs of 4 layers, 1000 cells, 1000-dim embeddings, no attention.
+    # Deviation from paper: the source is not reversed (§3.3); reverse the source tokens in the data to get it.
     "sutskever2014": dict(
         vocab_size=80000, embedding_size=1000, hidden_size=1000, encoder_layers=4, decoder_layers=4,
         cell_type="lstm", attention_type="none", attention_wiring="luong", bidirectional_encoder=False,
