@@ -422,13 +422,6 @@ class RNNSeq2SeqForConditionalGeneration(RNNSeq2SeqPreTrainedModel, GenerationMi
     def get_decoder(self) -> RNNSeq2SeqDecoder:
         return self.model.decoder
 
-    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing inputs: labels shifted right behind `decoder_start_token_id`, -100 replaced by pad."""
-        shifted = labels.new_full(labels.shape, self.config.pad_token_id)
-        shifted[:, 1:] = labels[:, :-1]
-        shifted[:, 0] = self.config.decoder_start_token_id
-        return shifted.masked_fill(shifted == -100, self.config.pad_token_id)
-
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,

@@ -26,15 +26,6 @@ from .transformer_attention import MultiHeadAttention, additive_attention_mask
 from .zoo_pretrained import ZooPreTrainedMixin
 
 
-def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
-    """Teacher forcing: decoder inputs are the labels `(batch, tgt_len)` shifted right behind the start token, with
-    the loss-ignore value -100 replaced by `pad_token_id`."""
-    shifted = labels.new_zeros(labels.shape)
-    shifted[:, 1:] = labels[:, :-1]
-    shifted[:, 0] = decoder_start_token_id
-    return shifted.masked_fill(shifted == -100, pad_token_id)
-
-
 class PositionwiseFeedForward(nn.Module):
     """§3.3 eq. 2: FFN(x) = max(0, x W1 + b1) W2 + b2, applied to each position. `(batch, len, d_model)` in and out."""
 
@@ -378,7 +369,7 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         use_cache = use_cache if use_cache is not None else self.config.use_cache
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if decoder_input_ids is None and decoder_inputs_embeds is None:
-            raise ValueError("Pass decoder_input_ids (the target shifted right; see shift_tokens_right) or labels.")
+            raise ValueError("Pass decoder_input_ids (the target shifted right; see prepare_decoder_input_ids_from_labels) or labels.")
         if encoder_outputs is None:
             encoder_outputs = self.encoder(
                 input_ids, attention_mask, inputs_embeds, output_attentions, output_hidden_states, return_dict=True
@@ -455,10 +446,6 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
 
     def get_decoder(self) -> TransformerDecoder:
         return self.model.decoder
-
-    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
-        """Used by `DataCollatorForSeq2Seq`: labels shifted right behind `decoder_start_token_id`, -100 -> pad."""
-        return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
     def forward(
         self,

@@ -1,5 +1,6 @@
 """What every zoo PreTrainedModel adds to transformers': a saved folder names all three Auto classes, a loaded model
-is bit-identical to the one saved, and resizing the vocabulary resizes the decoder's own embedding table too."""
+is bit-identical to the one saved, labels shift into decoder inputs, and resizing the vocabulary resizes the
+decoder's own embedding table too."""
 
 import torch
 
@@ -41,6 +42,14 @@ class ZooPreTrainedMixin:
             for name, buffer in module.named_buffers(recurse=False):
                 if buffer is not None:
                     setattr(module, name, buffer.clone())
+
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing (used by the models and by `DataCollatorForSeq2Seq`): labels (batch, tgt_len) shifted
+        right behind `decoder_start_token_id`, with the loss-ignore value -100 replaced by `pad_token_id`."""
+        shifted = labels.new_full(labels.shape, self.config.pad_token_id)
+        shifted[:, 1:] = labels[:, :-1]
+        shifted[:, 0] = self.config.decoder_start_token_id
+        return shifted.masked_fill(shifted == -100, self.config.pad_token_id)
 
     def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True):
         # transformers resizes the input (encoder) table and the output projection; one vocabulary serves source
