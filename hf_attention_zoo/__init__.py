@@ -16,19 +16,18 @@ from .modeling_transformer import (
     TransformerSeq2SeqPreTrainedModel,
 )
 
-AutoConfig.register(RNNSeq2SeqConfig.model_type, RNNSeq2SeqConfig)
-AutoModel.register(RNNSeq2SeqConfig, RNNSeq2SeqModel)
-AutoModelForSeq2SeqLM.register(RNNSeq2SeqConfig, RNNSeq2SeqForConditionalGeneration)
-RNNSeq2SeqConfig.register_for_auto_class()
-RNNSeq2SeqModel.register_for_auto_class("AutoModel")
-RNNSeq2SeqForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
-
-AutoConfig.register(TransformerSeq2SeqConfig.model_type, TransformerSeq2SeqConfig)
-AutoModel.register(TransformerSeq2SeqConfig, TransformerSeq2SeqModel)
-AutoModelForSeq2SeqLM.register(TransformerSeq2SeqConfig, TransformerSeq2SeqForConditionalGeneration)
-TransformerSeq2SeqConfig.register_for_auto_class()
-TransformerSeq2SeqModel.register_for_auto_class("AutoModel")
-TransformerSeq2SeqForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
+for config_class, base_class, lm_class in (
+    (RNNSeq2SeqConfig, RNNSeq2SeqModel, RNNSeq2SeqForConditionalGeneration),
+    (TransformerSeq2SeqConfig, TransformerSeq2SeqModel, TransformerSeq2SeqForConditionalGeneration),
+):
+    AutoConfig.register(config_class.model_type, config_class)
+    AutoModel.register(config_class, base_class)
+    AutoModelForSeq2SeqLM.register(config_class, lm_class)
+    # save_pretrained then copies the model code and writes auto_map, for trust_remote_code loading
+    config_class.register_for_auto_class()
+    base_class.register_for_auto_class("AutoModel")
+    lm_class.register_for_auto_class("AutoModelForSeq2SeqLM")
+del config_class, base_class, lm_class
 
 __all__ = [
     "RNN_PRESETS",

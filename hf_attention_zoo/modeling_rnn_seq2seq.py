@@ -12,7 +12,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
 
 from .configuration_rnn_seq2seq import RNNSeq2SeqConfig
-from .zoo_pretrained import ZooPreTrainedMixin
+from .zoo_pretrained import ZooPreTrainedMixin, ZooSeq2SeqLMMixin
 from .input_validation import check_token_ids
 from .rnn_attention import AdditiveAttention, build_rnn_attention
 from .rnn_cache import RNNDecoderCache
@@ -391,7 +391,7 @@ class RNNSeq2SeqModel(RNNSeq2SeqPreTrainedModel):
         return result if return_dict is not False else result.to_tuple()
 
 
-class RNNSeq2SeqForConditionalGeneration(RNNSeq2SeqPreTrainedModel, GenerationMixin):
+class RNNSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, RNNSeq2SeqPreTrainedModel, GenerationMixin):
     """`RNNSeq2SeqModel` with the output softmax layer p(y_t | y_<t, x) = softmax(W_o o_t); `generate()` decodes
     greedily, with beam search or by sampling through the recurrent `RNNDecoderCache`."""
 
@@ -403,24 +403,6 @@ class RNNSeq2SeqForConditionalGeneration(RNNSeq2SeqPreTrainedModel, GenerationMi
         self.dropout = nn.Dropout(config.dropout)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)  # W_o
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
-
-    def get_encoder(self) -> RNNSeq2SeqEncoder:
-        return self.model.encoder
-
-    def get_decoder(self) -> RNNSeq2SeqDecoder:
-        return self.model.decoder
 
     def forward(
         self,

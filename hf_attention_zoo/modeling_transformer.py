@@ -23,7 +23,7 @@ from .configuration_transformer import TransformerSeq2SeqConfig
 from .input_validation import check_token_ids
 from .positional_encoding import build_absolute_position_encoding
 from .transformer_attention import MultiHeadAttention, additive_attention_mask
-from .zoo_pretrained import ZooPreTrainedMixin
+from .zoo_pretrained import ZooPreTrainedMixin, ZooSeq2SeqLMMixin
 
 
 class PositionwiseFeedForward(nn.Module):
@@ -400,7 +400,7 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         return output if return_dict else output.to_tuple()
 
 
-class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedModel, GenerationMixin):
+class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerSeq2SeqPreTrainedModel, GenerationMixin):
     """Vaswani et al. 2017 §3 (Figure 1): the encoder-decoder with its pre-softmax linear transformation (§3.4),
     tied to the embeddings when `tie_word_embeddings`.
 
@@ -428,24 +428,6 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         # size; also silences generate's default-length warning), not the source length + 50 of §6.1.
         self.generation_config.max_length = config.max_position_embeddings
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
-
-    def get_encoder(self) -> TransformerEncoder:
-        return self.model.encoder
-
-    def get_decoder(self) -> TransformerDecoder:
-        return self.model.decoder
 
     def forward(
         self,

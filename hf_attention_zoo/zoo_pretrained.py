@@ -62,3 +62,27 @@ class ZooPreTrainedMixin:
             )
             self.tie_weights()
         return embeddings
+
+
+class ZooSeq2SeqLMMixin:
+    """The accessors transformers calls on an encoder-decoder with a language-modelling head (generate,
+    resize_token_embeddings, weight tying), for head classes that wrap the base model as `self.model` and the
+    output projection as `self.lm_head`. Mixed in before the family's PreTrainedModel."""
+
+    def get_input_embeddings(self):
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value) -> None:
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def set_output_embeddings(self, value) -> None:
+        self.lm_head = value
+
+    def get_encoder(self):
+        return self.model.encoder
+
+    def get_decoder(self):
+        return self.model.decoder
