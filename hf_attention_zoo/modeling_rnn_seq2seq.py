@@ -419,10 +419,12 @@ class RNNSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, RNNSeq2SeqPreTrained
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        num_items_in_batch: int | torch.Tensor | None = None,
     ) -> Seq2SeqLMOutput | tuple:
         r"""`labels` (batch, tgt_len): target ids, -100 where no loss is wanted; when given without decoder inputs,
-        the decoder inputs are the labels shifted right. The loss is the mean token cross-entropy (label smoothing
-        comes from the Trainer's `label_smoothing_factor`)."""
+        the decoder inputs are the labels shifted right. The loss is the mean token cross-entropy, or the summed
+        one divided by `num_items_in_batch` when given (Trainer passes it; see `token_cross_entropy`). Label
+        smoothing comes from the Trainer's `label_smoothing_factor`."""
         if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
             decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
         outputs = self.model(
@@ -432,7 +434,7 @@ class RNNSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, RNNSeq2SeqPreTrained
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))  # (batch, tgt_len, vocab)
         loss = None
         if labels is not None:
-            loss = nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+            loss = self.token_cross_entropy(logits, labels, num_items_in_batch)
         result = Seq2SeqLMOutput(
             loss=loss,
             logits=logits,

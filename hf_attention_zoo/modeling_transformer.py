@@ -444,9 +444,12 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        num_items_in_batch: int | torch.Tensor | None = None,
     ) -> Seq2SeqLMOutput | tuple:
         """Args: as `TransformerSeq2SeqModel.forward`, plus `labels` `(batch, tgt_len)` target ids with -100 where
-        no loss is wanted; without `decoder_input_ids` they are shifted right to make them."""
+        no loss is wanted (without `decoder_input_ids` they are shifted right to make them), and
+        `num_items_in_batch`, the label-token count the summed loss is divided by (Trainer passes it; see
+        `token_cross_entropy`); without it the loss is the mean over this batch's label tokens."""
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if labels is not None:
             use_cache = False  # training: nothing to decode incrementally
@@ -469,9 +472,7 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
         logits = self.lm_head(outputs.last_hidden_state)  # (batch, tgt_len, vocab_size)
         loss = None
         if labels is not None:
-            loss = nn.functional.cross_entropy(
-                logits.float().view(-1, logits.shape[-1]), labels.to(logits.device).view(-1), ignore_index=-100
-            )
+            loss = self.token_cross_entropy(logits, labels, num_items_in_batch)
         output = Seq2SeqLMOutput(
             loss=loss,
             logits=logits,

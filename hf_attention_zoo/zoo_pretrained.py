@@ -3,6 +3,7 @@ is bit-identical to the one saved, labels shift into decoder inputs, and resizin
 decoder's own embedding table too."""
 
 import torch
+from torch import nn
 
 
 class ZooPreTrainedMixin:
@@ -68,6 +69,27 @@ class ZooSeq2SeqLMMixin:
     """The accessors transformers calls on an encoder-decoder with a language-modelling head (generate,
     resize_token_embeddings, weight tying), for head classes that wrap the base model as `self.model` and the
     output projection as `self.lm_head`. Mixed in before the family's PreTrainedModel."""
+
+    # Trainer reads this flag and then passes `num_items_in_batch` (the label tokens of the whole global batch,
+    # over every process and accumulation step) to `forward`, and multiplies the returned loss by the number of
+    # processes. With `token_cross_entropy` below, the gradient and the logged loss are then the mean over every
+    # token of the global batch, whatever the number of processes (a per-process mean would weight the tokens of
+    # a process with short targets more).
+    accepts_loss_kwargs = True
+
+    @staticmethod
+    def token_cross_entropy(
+        logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Cross-entropy of `logits` `(batch, tgt_len, vocab)` against `labels` `(batch, tgt_len)` (-100 ignored):
+        the mean over this batch's label tokens, or, when `num_items_in_batch` is given, their sum divided by it."""
+        flat_logits, flat_labels = logits.float().flatten(0, 1), labels.to(logits.device).flatten()
+        if num_items_in_batch is None:
+            return nn.functional.cross_entropy(flat_logits, flat_labels, ignore_index=-100)
+        total = nn.functional.cross_entropy(flat_logits, flat_labels, ignore_index=-100, reduction="sum")
+        if torch.is_tensor(num_items_in_batch):
+            num_items_in_batch = num_items_in_batch.to(total.device)
+        return total / num_items_in_batch
 
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()
