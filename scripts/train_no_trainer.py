@@ -1,0 +1,204 @@
+"""Train an attention seq2seq model with a plain Accelerate loop (no Trainer), for users who want their own loop:
+the same data, tokenizer, model and saved folder as scripts/train.py, in code you can read and change.
+
+    python scripts/train_no_trainer.py
+    python scripts/train_no_trainer.py --family transformer --preset small --output_dir runs/dates-transformer-loop
+    python scripts/train_no_trainer.py --dataset ../shared/data/multi30k --family transformer --num_train_epochs 12
+
+Data parallel (GPUs, or CPU processes over gloo); the loss is averaged over every target token of the global batch,
+so it does not depend on the number of processes:
+
+    accelerate launch --multi_gpu --num_processes 2 scripts/train_no_trainer.py --per_device_train_batch_size 32
+    torchrun --nproc_per_node 2 scripts/train_no_trainer.py --per_device_train_batch_size 32
+    accelerate launch --mixed_precision bf16 scripts/train_no_trainer.py --family transformer
+"""
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, HfArgumentParser, get_scheduler
+
+from hf_attention_zoo.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
+from hf_attention_zoo.model_arguments import ModelArguments, build_model_config
+from hf_attention_zoo.model_card import save_model_card
+from hf_attention_zoo.subword_tokenizer import tokenize_translation_dataset
+from hf_attention_zoo.translation_metrics import corpus_scores
+from hf_attention_zoo.translation_task import (
+    DataArguments,
+    load_translation_task,
+    model_card_fields,
+    save_task,
+    train_task_tokenizers,
+)
+
+
+@dataclass
+class LoopArguments:
+    output_dir: str = field(default="runs/dates-loop", metadata={"help": "Where the best model is saved."})
+    num_train_epochs: int = field(default=3, metadata={"help": "Passes over the training data."})
+    max_train_steps: int | None = field(default=None, metadata={"help": "Stop after this many updates."})
+    per_device_train_batch_size: int = field(default=64, metadata={"help": "Sentence pairs per process and step."})
+    per_device_eval_batch_size: int = field(default=128, metadata={"help": "Sentence pairs per process when decoding."})
+    learning_rate: float | None = field(
+        default=None, metadata={"help": "Peak rate (default 2e-3), or with --lr_schedule paper the factor on §5.3's "
+                                        "rates (default 1.0)."}
+    )
+    warmup_steps: int | None = field(default=None, metadata={"help": "Warm-up updates (default 50; paper: 400)."})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    label_smoothing: float | None = field(default=None, metadata={"help": "ε_ls (default 0.1 Transformer, 0 RNN)."})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm (0: none)."})
+    num_beams: int = field(default=1, metadata={"help": "Beams when decoding the validation split."})
+    early_stopping_patience: int = field(default=3, metadata={"help": "Epochs without a better BLEU before stopping."})
+    logging_steps: int = field(default=50, metadata={"help": "Updates between loss log lines."})
+    seed: int = field(default=0, metadata={"help": "Seed of initialisation, shuffling and dropout."})
+
+
+def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float) -> torch.Tensor:
+    """Summed (not averaged) token cross-entropy with label smoothing (§5.4), over labels != -100."""
+    return nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100,
+                                       reduction="sum", label_smoothing=label_smoothing)
+
+
+def decode_split(accelerator, model, loader, target_tokenizer, num_beams: int, max_length: int) -> list[str]:
+    """Translate every batch of `loader` on every process and gather the texts in dataset order."""
+    model.eval()
+    hypotheses = []
+    for batch in loader:
+        with torch.no_grad():
+            generated = accelerator.unwrap_model(model).generate(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], num_beams=num_beams,
+                max_length=max_length,
+            )
+        generated = accelerator.pad_across_processes(generated, dim=1, pad_index=target_tokenizer.pad_token_id)
+        hypotheses += target_tokenizer.batch_decode(accelerator.gather_for_metrics(generated),
+                                                    skip_special_tokens=True)
+    model.train()
+    return hypotheses
+
+
+def main(argv: list[str]) -> dict:
+    parser = HfArgumentParser((ModelArguments, DataArguments, LoopArguments))
+    model_args, data_args, args = parser.parse_args_into_dataclasses(args=argv)
+    paper_schedule = model_args.lr_schedule == "paper"
+    if paper_schedule and model_args.family != "transformer":
+        raise ValueError("--lr_schedule paper is the Transformer's (it scales with d_model); use --lr_schedule trainer.")
+    learning_rate = args.learning_rate or (1.0 if paper_schedule else 2e-3)
+    warmup_steps = args.warmup_steps or (400 if paper_schedule else 50)
+    label_smoothing = args.label_smoothing if args.label_smoothing is not None else (
+        0.1 if model_args.family == "transformer" else 0.0)
+    # Several processes without a GPU (torchrun on CPU): accelerate only sets up gloo data parallel with cpu=True.
+    accelerator = Accelerator(cpu=not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1)
+    set_seed(args.seed)
+    started = time.time()
+
+    dataset = load_translation_task(data_args)
+    source_tokenizer, target_tokenizer = train_task_tokenizers(dataset, data_args)
+    tokenized = tokenize_translation_dataset(
+        dataset, source_tokenizer, data_args.source_lang, data_args.target_lang, data_args.max_source_length,
+        data_args.max_target_length, target_tokenizer=target_tokenizer,
+    )
+    model = AutoModelForSeq2SeqLM.from_config(build_model_config(model_args, source_tokenizer, target_tokenizer))
+    model.generation_config.max_length = data_args.max_target_length
+    collator = DataCollatorForSeq2Seq(source_tokenizer, model=model)
+    train_loader = DataLoader(tokenized["train"], shuffle=True, collate_fn=collator,
+                              batch_size=args.per_device_train_batch_size,
+                              generator=torch.Generator().manual_seed(args.seed))
+    eval_loader = DataLoader(tokenized["validation"].remove_columns("labels"), collate_fn=collator,
+                             batch_size=args.per_device_eval_batch_size)
+    betas, eps = ((0.9, 0.98), 1e-9) if paper_schedule else ((0.9, 0.999), 1e-8)  # §5.3 Adam settings
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, betas=betas, eps=eps,
+                                  weight_decay=args.weight_decay)
+    # Updates per epoch after sharding: every process takes its own batches of the global batch.
+    steps_per_epoch = math.ceil(len(train_loader) / accelerator.num_processes)
+    max_steps = args.max_train_steps or args.num_train_epochs * steps_per_epoch
+    if paper_schedule:
+        scheduler = get_inverse_sqrt_schedule_with_warmup(optimizer, model.config.d_model, warmup_steps)
+    else:
+        scheduler = get_scheduler("linear", optimizer, num_warmup_steps=warmup_steps, num_training_steps=max_steps)
+    model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
+
+    references = [pair[data_args.target_lang] for pair in dataset["validation"]["translation"]]
+    output_dir = Path(args.output_dir).resolve()
+    best_bleu, stale_epochs, step, losses, history = -1.0, 0, 0, [], []
+    progress = tqdm(total=max_steps, disable=not accelerator.is_local_main_process, desc="training")
+    model.train()
+    for epoch in range(math.ceil(max_steps / steps_per_epoch)):
+        for batch in train_loader:
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                           decoder_input_ids=batch["decoder_input_ids"]).logits
+            loss_sum = token_loss_sum(logits, batch["labels"], label_smoothing)
+            # Normalise by the label tokens of the GLOBAL batch; DDP averages gradients over processes, so scale
+            # back up by their number: the update is then that of one process seeing the whole global batch.
+            global_tokens = accelerator.reduce(batch["labels"].ne(-100).sum(), reduction="sum")
+            accelerator.backward(loss_sum / global_tokens * accelerator.num_processes)
+            if args.max_grad_norm:
+                accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            losses.append((accelerator.reduce(loss_sum.detach(), reduction="sum") / global_tokens).item())
+            progress.update(1)
+            if step % args.logging_steps == 0 or step == max_steps:
+                history.append({"step": step, "loss": sum(losses) / len(losses), "lr": scheduler.get_last_lr()[0]})
+                accelerator.print(f"[train_no_trainer] step {step}: loss {history[-1]['loss']:.4f}")
+                losses = []
+            if step == max_steps:
+                break
+
+        hypotheses = decode_split(accelerator, model, eval_loader, target_tokenizer, args.num_beams,
+                                  data_args.max_target_length)
+        scores = corpus_scores(hypotheses, references)
+        history.append({"epoch": epoch + 1, "step": step, "validation_bleu": scores["sacrebleu"],
+                        "validation_chrf": scores["chrf"]})
+        accelerator.print(f"[train_no_trainer] epoch {epoch + 1}: validation BLEU {scores['sacrebleu']:.2f} "
+                          f"chrF {scores['chrf']:.2f}")
+        if scores["sacrebleu"] > best_bleu:
+            best_bleu, best_scores, stale_epochs = scores["sacrebleu"], scores, 0
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                accelerator.unwrap_model(model).save_pretrained(output_dir)
+        else:
+            stale_epochs += 1
+        if step == max_steps or stale_epochs >= args.early_stopping_patience:
+            break
+    progress.close()
+
+    seconds = time.time() - started
+    summary = {"processes": accelerator.num_processes, "steps": step, "log_history": history,
+               "validation": {"bleu": best_scores["sacrebleu"], "chrf": best_scores["chrf"]},
+               "seconds": round(seconds, 1), "output_dir": str(output_dir)}
+    if accelerator.is_main_process:
+        save_task(output_dir, data_args, source_tokenizer, target_tokenizer)
+        config = accelerator.unwrap_model(model).config
+        save_model_card(
+            output_dir, config=config, repo_id=str(output_dir),
+            num_parameters=accelerator.unwrap_model(model).num_parameters(), **model_card_fields(data_args),
+            command="python scripts/train_no_trainer.py " + " ".join(argv),
+            training={"training pairs": len(tokenized["train"]), "optimizer updates": step,
+                      "global batch size": args.per_device_train_batch_size * accelerator.num_processes,
+                      "label smoothing": label_smoothing, "processes": accelerator.num_processes,
+                      "validation decoding": "greedy" if args.num_beams == 1 else f"beam {args.num_beams}",
+                      "wall time": f"{seconds:.0f} s"},
+            results={"validation": {"sacrebleu": best_scores["sacrebleu"], "chrf": best_scores["chrf"]}},
+            signatures={name: best_scores["signatures"][name] for name in ("sacrebleu", "chrf")},
+        )
+        (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        accelerator.print(f"[train_no_trainer] best validation BLEU {best_bleu:.2f}; saved to {output_dir} "
+                          f"({seconds:.0f} s)")
+    return summary
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
