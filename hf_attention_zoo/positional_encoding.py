@@ -42,6 +42,9 @@ class SinusoidalPositionalEncoding(nn.Module):
     def __init__(self, d_model: int):
         super().__init__()
         self.d_model = d_model
+        # Encodings computed so far, (positions, d_model) float32: a decoding step then slices one row instead of
+        # launching the ~10 small ops that compute it. A plain attribute, not a buffer: nothing to save or cast.
+        self._table: torch.Tensor | None = None
 
     def forward(self, inputs_embeds: torch.Tensor, past_length: int = 0) -> torch.Tensor:
         """Args:
@@ -51,9 +54,13 @@ class SinusoidalPositionalEncoding(nn.Module):
         Returns:
             `(seq_len, d_model)` encodings of positions `past_length .. past_length + seq_len - 1`.
         """
-        seq_len = inputs_embeds.shape[1]
-        positions = torch.arange(past_length, past_length + seq_len, device=inputs_embeds.device)
-        return sinusoidal_position_encoding(positions, self.d_model).to(inputs_embeds.dtype)
+        end = past_length + inputs_embeds.shape[1]
+        table = self._table
+        if table is None or table.shape[0] < end or table.device != inputs_embeds.device:
+            size = max(end, 256, 0 if table is None else 2 * table.shape[0])
+            table = sinusoidal_position_encoding(torch.arange(size, device=inputs_embeds.device), self.d_model)
+            self._table = table
+        return table[past_length:end].to(inputs_embeds.dtype)
 
 
 class LearnedPositionalEmbedding(nn.Embedding):

@@ -114,8 +114,11 @@ def additive_attention_mask(
                 f"The attention mask covers {key_padding_mask.shape[-1]} positions but there are {key_length} keys. "
                 f"Pass a mask of shape (batch, {key_length}) (for the decoder with a cache: past + new tokens)."
             )
-        allowed = key_padding_mask.to(device=device, dtype=torch.bool)[:, None, None, :]
-    if is_causal:
+        # No padding (every decoding step of an unpadded batch): no mask, so attention takes its unmasked path.
+        if not bool(key_padding_mask.all()):
+            allowed = key_padding_mask.to(device=device, dtype=torch.bool)[:, None, None, :]
+    # One query after all the keys (a cached decoding step) may see every key: nothing to mask for causality.
+    if is_causal and query_length > 1:
         query_positions = torch.arange(key_length - query_length, key_length, device=device)
         causal = query_positions[:, None] >= torch.arange(key_length, device=device)[None, :]  # (tgt, src)
         allowed = causal[None, None] if allowed is None else allowed & causal

@@ -105,3 +105,15 @@ def test_changing_padded_source_tokens_changes_nothing(attn_implementation):
         logits = model(input_ids, attention_mask, decoder_input_ids).logits
         logits_other = model(other_padding, attention_mask, decoder_input_ids).logits
     assert_close(logits_other, logits)
+
+
+def test_masks_are_skipped_only_when_nothing_would_be_masked():
+    full = torch.ones(2, 5, dtype=torch.long)
+    assert additive_attention_mask(full, 5, 5, False, torch.float32, "cpu") is None
+    # A cached decoding step: the one new query may see every earlier key.
+    assert additive_attention_mask(full, 1, 5, True, torch.float32, "cpu") is None
+    assert additive_attention_mask(full, 2, 5, True, torch.float32, "cpu") is not None
+    padded = full.clone()
+    padded[1, -1] = 0
+    mask = additive_attention_mask(padded, 1, 5, True, torch.float32, "cpu")
+    assert mask.shape == (2, 1, 1, 5) and mask[1, 0, 0, -1] < -1e30 and mask[0].eq(0).all()

@@ -131,3 +131,21 @@ def test_learned_positions_generate_up_to_the_table_size():
     with torch.no_grad():
         sequences = model.generate(input_ids=input_ids, attention_mask=attention_mask, num_beams=2)
     assert sequences.shape[1] <= 6
+
+
+def test_beam_search_reorders_only_the_self_attention_cache_and_loses_nothing(monkeypatch):
+    from hf_attention_zoo import TransformerSeq2SeqForConditionalGeneration as Model
+
+    model = eos_prone_model()
+    input_ids, attention_mask = source_batch()
+    lean = _generate(model, input_ids, attention_mask, num_beams=3)
+
+    def reorder_everything(self, past_key_values, beam_idx):
+        past_key_values.reorder_cache(beam_idx)  # self- and cross-attention caches
+        return past_key_values
+
+    monkeypatch.setattr(Model, "_reorder_cache", reorder_everything)
+    assert torch.equal(_generate(model, input_ids, attention_mask, num_beams=3), lean)
+    # The hook is live: a reorder that does nothing changes the beams.
+    monkeypatch.setattr(Model, "_reorder_cache", lambda self, past_key_values, beam_idx: past_key_values)
+    assert not torch.equal(_generate(model, input_ids, attention_mask, num_beams=3), lean)

@@ -64,3 +64,10 @@ def test_relative_queries_are_the_last_positions_when_decoding_with_a_cache():
     full_keys, full_values = relative(6, 6)
     step_keys, step_values = relative(1, 6)  # the newest query over all 6 keys
     assert torch.equal(step_keys, full_keys[5:]) and torch.equal(step_values, full_values[5:])
+
+
+def test_sinusoidal_table_grows_past_its_first_size_and_matches_the_formula():
+    module = SinusoidalPositionalEncoding(16)
+    module(torch.zeros(1, 4, 16))  # builds the first table
+    beyond = module(torch.zeros(1, 5, 16), past_length=400)
+    assert torch.equal(beyond, sinusoidal_position_encoding(torch.arange(400, 405), 16))
