@@ -3,26 +3,18 @@
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 from local_hub import local_hub  # noqa: F401  (the Hub on 127.0.0.1 of test_local_hub.py)
+from fresh_process import without_package
 
 # A child process that cannot import hf_attention_zoo (even though it is installed here) loads a saved folder
 # through remote code, runs a forward pass and generate(), and saves what it got.
-_REMOTE_LOAD_SCRIPT = textwrap.dedent(
+_REMOTE_LOAD_SCRIPT = without_package(
     """
-    import importlib.abc
     import sys
-
-    class BlockZoo(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name.split(".")[0] == "hf_attention_zoo":
-                raise ImportError("hf_attention_zoo is blocked in this process")
-
-    sys.meta_path.insert(0, BlockZoo())
     import torch
     from transformers import AutoModelForSeq2SeqLM
 

@@ -16,6 +16,7 @@ from transformers import AutoModelForSeq2SeqLM
 
 from hf_attention_zoo.subword_tokenizer import train_tokenizer
 from hf_attention_zoo.synthetic_dates import SOURCE_LANG, TARGET_LANG, make_dates_dataset
+from fresh_process import without_package
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATES = ["Tuesday 9 May 1989", "9/5/89", "the 3rd of march 2021"]
@@ -39,18 +40,10 @@ _PUSH_SCRIPT = textwrap.dedent(
 
 # Run where hf_attention_zoo cannot be imported: download model (remote code) and tokenizer from the Hub, generate,
 # and print the results as JSON.
-_HUB_LOAD_SCRIPT = textwrap.dedent(
+_HUB_LOAD_SCRIPT = without_package(
     """
-    import importlib.abc
     import json
     import sys
-
-    class BlockZoo(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name.split(".")[0] == "hf_attention_zoo":
-                raise ImportError("hf_attention_zoo is blocked in this process")
-
-    sys.meta_path.insert(0, BlockZoo())
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     repo_id, dates, generate_kwargs, max_new_tokens = sys.argv[1], *map(json.loads, sys.argv[2:])

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import rnn_fixtures
@@ -17,6 +16,7 @@ from transformers import AutoModelForSeq2SeqLM
 from hf_attention_zoo.model_card import MULTI30K_CITATION, render_model_card, save_model_card, update_model_card
 from hf_attention_zoo.subword_tokenizer import train_tokenizer
 from hf_attention_zoo.synthetic_dates import SOURCE_LANG, TARGET_LANG, make_dates_dataset
+from fresh_process import without_package
 
 FAMILIES = {
     "rnn": (rnn_fixtures.tiny_config, ["rnn", "gru", "bahdanau-attention"]),
@@ -205,16 +205,9 @@ def test_remote_code_snippet_runs_where_the_package_cannot_be_imported(tmp_path)
     save_tiny_dates_model("rnn", folder)
     card = render_model_card(rnn_fixtures.tiny_config(), repo_id=str(folder), source_lang=SOURCE_LANG,
                              target_lang=TARGET_LANG, dataset_name="synthetic dates", num_beams=2)
-    script = textwrap.dedent(
+    script = without_package(
         """
-        import importlib.abc, json, sys
-
-        class BlockZoo(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name.split(".")[0] == "hf_attention_zoo":
-                    raise ImportError("hf_attention_zoo is blocked in this process")
-
-        sys.meta_path.insert(0, BlockZoo())
+        import json, sys
         namespace = {}
         exec(sys.stdin.read(), namespace)
         print("TRANSLATIONS=" + json.dumps(namespace["translations"]))

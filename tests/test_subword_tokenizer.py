@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from hf_attention_zoo.subword_tokenizer import (
     train_tokenizer,
 )
 from hf_attention_zoo.synthetic_dates import make_dates_dataset
+from fresh_process import without_package
 
 MULTI30K_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
 
@@ -126,18 +126,10 @@ def test_option_errors_name_the_fix(tiny_corpus):
         train_tokenizer(tiny_corpus, ["en"], split="test")
 
 
-_RELOAD_SCRIPT = textwrap.dedent(
+_RELOAD_SCRIPT = without_package(
     """
-    import importlib.abc
     import json
     import sys
-
-    class BlockZoo(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name.split(".")[0] == "hf_attention_zoo":
-                raise ImportError("hf_attention_zoo is blocked in this process")
-
-    sys.meta_path.insert(0, BlockZoo())
     try:
         import hf_attention_zoo  # noqa: F401
     except ImportError:

@@ -7,7 +7,6 @@ import io
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import transformer_fixtures
 from hf_attention_zoo import subword_tokenizer
 from hf_attention_zoo.subword_tokenizer import save_tokenizers, train_tokenizer
 from hf_attention_zoo.synthetic_dates import make_dates_dataset
+from fresh_process import RUN_SCRIPT_WITHOUT_PACKAGE
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "translate.py"
@@ -173,29 +173,10 @@ def test_script_runs_as_a_program(saved):
     assert done.stdout.splitlines() == _expected(model, tokenizer, SOURCES[:1])
 
 
-# Runs the script (argv[1]) in an interpreter that cannot import hf_attention_zoo, though it is installed here.
-_WITHOUT_THE_PACKAGE = textwrap.dedent(
-    """
-    import importlib.abc
-    import runpy
-    import sys
-
-    class BlockZoo(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name.split(".")[0] == "hf_attention_zoo":
-                raise ImportError("hf_attention_zoo is blocked in this process")
-
-    sys.meta_path.insert(0, BlockZoo())
-    sys.argv = sys.argv[1:]
-    runpy.run_path(sys.argv[0], run_name="__main__")
-    """
-)
-
-
 def _run_without_the_package(arguments: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     """Run the script offline where the package cannot be imported, with a modules cache of its own."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "hf_modules"))
-    return subprocess.run([sys.executable, "-c", _WITHOUT_THE_PACKAGE, str(SCRIPT), *arguments], cwd=tmp_path,
+    return subprocess.run([sys.executable, "-c", RUN_SCRIPT_WITHOUT_PACKAGE, str(SCRIPT), *arguments], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
 

@@ -2,34 +2,15 @@
 served on 127.0.0.1 -> load from that Hub in a fresh process without the package, which translates the same."""
 
 import json
-import textwrap
 from pathlib import Path
 
 import yaml
 
+from fresh_process import RUN_SCRIPT, RUN_SCRIPT_WITHOUT_PACKAGE
 from local_hub import USER, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = ["Tuesday 9 May 1989", "9/5/89", "the 1st of January 2000"]
-# Runs a script as `python script.py ...` would, in a process where hf_attention_zoo cannot be imported.
-WITHOUT_PACKAGE = textwrap.dedent(
-    """
-    import importlib.abc
-    import runpy
-    import sys
-
-    class BlockZoo(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name.split(".")[0] == "hf_attention_zoo":
-                raise ImportError("hf_attention_zoo is blocked in this process")
-
-    sys.meta_path.insert(0, BlockZoo())
-    sys.argv = sys.argv[1:]
-    sys.path.insert(0, sys.argv[0].rpartition("/")[0])  # as `python script.py` does
-    runpy.run_path(sys.argv[0], run_name="__main__")
-    """
-)
-AS_MAIN = WITHOUT_PACKAGE.replace("sys.meta_path.insert(0, BlockZoo())", "")
 
 
 def script(name: str) -> str:
@@ -43,7 +24,7 @@ def front_matter(card: str) -> dict:
 def test_train_evaluate_translate_push_and_load_from_the_hub(tmp_path, local_hub):
     env = local_hub.env(tmp_path / "home")
     run = tmp_path / "run"
-    run_child(AS_MAIN, [script("train.py"), "--output_dir", run, "--num_train", "600", "--num_validation", "24",
+    run_child(RUN_SCRIPT, [script("train.py"), "--output_dir", run, "--num_train", "600", "--num_validation", "24",
                         "--num_test", "24", "--num_train_epochs", "2", "--num_samples", "2", "--config_overrides",
                         "embedding_size=32,hidden_size=64,encoder_hidden_size=32,attention_hidden_size=32"],
               env=env, cwd=tmp_path, timeout=600)
@@ -52,7 +33,7 @@ def test_train_evaluate_translate_push_and_load_from_the_hub(tmp_path, local_hub
     card = front_matter((run / "README.md").read_text())
     assert card["library_name"] == "transformers" and "custom_code" in card["tags"]
 
-    run_child(AS_MAIN, [script("evaluate.py"), "--model", run, "--num_beams", "2"], env=env, cwd=tmp_path)
+    run_child(RUN_SCRIPT, [script("evaluate.py"), "--model", run, "--num_beams", "2"], env=env, cwd=tmp_path)
     report = json.loads((run / "eval_test.json").read_text())
     assert report["sentences"] == 24 and report["decoding"]["num_beams"] == 2
     assert set(report["results"]) >= {"sacrebleu", "chrf", "bleu_lowercase_tokenized", "perplexity"}
@@ -61,13 +42,13 @@ def test_train_evaluate_translate_push_and_load_from_the_hub(tmp_path, local_hub
     test_metrics = next(result["metrics"] for result in card_results(run) if result["dataset"]["split"] == "test")
     assert next(m["value"] for m in test_metrics if m["type"] == "sacrebleu") == report["results"]["sacrebleu"]
 
-    local = run_child(AS_MAIN, [script("translate.py"), "--model", run, "--num_beams", "2", *SOURCES],
+    local = run_child(RUN_SCRIPT, [script("translate.py"), "--model", run, "--num_beams", "2", *SOURCES],
                       env=env, cwd=tmp_path)
     translations = local.stdout.splitlines()
     assert len(translations) == len(SOURCES)
 
     repo_id = f"{USER}/dates-rnn"
-    run_child(AS_MAIN, [script("push_to_hub.py"), "--model", run, "--repo_id", repo_id], env=env, cwd=tmp_path)
+    run_child(RUN_SCRIPT, [script("push_to_hub.py"), "--model", run, "--repo_id", repo_id], env=env, cwd=tmp_path)
     files = local_hub.files(repo_id)
     assert {"model.safetensors", "config.json", "modeling_rnn_seq2seq.py", "tokenizer.json", "README.md",
             "zoo_task.json", "eval_test.json"} <= set(files)
@@ -76,7 +57,7 @@ def test_train_evaluate_translate_push_and_load_from_the_hub(tmp_path, local_hub
     assert f'from_pretrained("{repo_id}"' in hub_card and "model-index" in hub_card
 
     # A fresh process without the package: the model and tokenizer come from the Hub, the code from the repo.
-    remote = run_child(WITHOUT_PACKAGE, [script("translate.py"), "--model", repo_id, "--trust_remote_code", "true",
+    remote = run_child(RUN_SCRIPT_WITHOUT_PACKAGE, [script("translate.py"), "--model", repo_id, "--trust_remote_code", "true",
                                          "--num_beams", "2", *SOURCES], env=dict(env, PYTHONPATH=""), cwd=tmp_path)
     assert remote.stdout.splitlines() == translations
     assert not local_hub.server_errors
