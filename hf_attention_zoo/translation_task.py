@@ -17,7 +17,7 @@ from typing import Literal
 from datasets import DatasetDict
 
 from .parallel_text import MULTI30K_SPLITS, load_hub_translation, load_parallel_files
-from .subword_tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
+from .subword_tokenizer import load_tokenizers, save_tokenizers, tokenize_translation_dataset, train_tokenizer
 from .synthetic_dates import SOURCE_LANG, TARGET_LANG, make_dates_dataset
 
 DATES = "dates"
@@ -146,6 +146,19 @@ def train_task_tokenizers(dataset: DatasetDict, data_args: DataArguments):
         tokenizer = train_tokenizer(dataset, [src, tgt], **options)
         return tokenizer, tokenizer
     return train_tokenizer(dataset, src, **options), train_tokenizer(dataset, tgt, **options)
+
+
+def prepare_translation_task(data_args: DataArguments):
+    """Everything a training run needs from the data: `(dataset, source_tokenizer, target_tokenizer, tokenized)`,
+    the corpus in the `translation` layout, the tokenizer(s) trained on its training split, and every split
+    tokenized for `Seq2SeqTrainer` / `DataCollatorForSeq2Seq`."""
+    dataset = load_translation_task(data_args)
+    source_tokenizer, target_tokenizer = train_task_tokenizers(dataset, data_args)
+    tokenized = tokenize_translation_dataset(
+        dataset, source_tokenizer, data_args.source_lang, data_args.target_lang, data_args.max_source_length,
+        data_args.max_target_length, target_tokenizer=target_tokenizer,
+    )
+    return dataset, source_tokenizer, target_tokenizer, tokenized
 
 
 def save_task(folder: str | os.PathLike[str], data_args: DataArguments, source_tokenizer, target_tokenizer) -> None:

@@ -32,14 +32,12 @@ from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, HfArgume
 from hf_attention_zoo.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
 from hf_attention_zoo.model_arguments import ModelArguments, build_model_config
 from hf_attention_zoo.model_card import save_model_card
-from hf_attention_zoo.subword_tokenizer import tokenize_translation_dataset
 from hf_attention_zoo.translation_metrics import corpus_scores
 from hf_attention_zoo.translation_task import (
     DataArguments,
-    load_translation_task,
     model_card_fields,
+    prepare_translation_task,
     save_task,
-    train_task_tokenizers,
 )
 
 
@@ -102,12 +100,7 @@ def main(argv: list[str]) -> dict:
     set_seed(args.seed)
     started = time.time()
 
-    dataset = load_translation_task(data_args)
-    source_tokenizer, target_tokenizer = train_task_tokenizers(dataset, data_args)
-    tokenized = tokenize_translation_dataset(
-        dataset, source_tokenizer, data_args.source_lang, data_args.target_lang, data_args.max_source_length,
-        data_args.max_target_length, target_tokenizer=target_tokenizer,
-    )
+    dataset, source_tokenizer, target_tokenizer, tokenized = prepare_translation_task(data_args)
     model = AutoModelForSeq2SeqLM.from_config(build_model_config(model_args, source_tokenizer, target_tokenizer))
     model.generation_config.max_length = data_args.max_target_length
     collator = DataCollatorForSeq2Seq(source_tokenizer, model=model)
