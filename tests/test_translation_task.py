@@ -112,3 +112,8 @@ def test_separate_vocabularies_size_the_model_to_the_larger_side_and_unshare_emb
     assert not config.share_encoder_decoder_embeddings
     assert ModelArguments(family="transformer").lr_schedule == "paper"
     assert ModelArguments(family="rnn").lr_schedule == "trainer"
+
+
+def test_a_missing_local_directory_is_named_instead_of_looked_up_on_the_hub(tmp_path):
+    with pytest.raises(FileNotFoundError, match="there is no such directory"):
+        load_translation_task(DataArguments(dataset=str(tmp_path / "missing")))
