@@ -117,7 +117,9 @@ def load_translation_task(data_args: DataArguments) -> DatasetDict:
         folder = Path(data_args.dataset)
         dataset = load_parallel_files(folder, data_args.source_lang, data_args.target_lang,
                                       splits=_split_names(folder, data_args.source_lang))
-    elif data_args.dataset.startswith((".", "/", "~")) or data_args.dataset.count("/") > 1:
+    elif not Path(data_args.dataset).exists() and (
+        data_args.dataset.startswith((".", "/", "~")) or data_args.dataset.count("/") > 1
+    ):
         raise FileNotFoundError(
             f"--dataset {data_args.dataset}: there is no such directory. Pass 'dates', a directory of "
             "<split>.<lang>[.gz] files, or a Hub dataset id (owner/name)."
