@@ -14,12 +14,9 @@ medians, ratios, targets met or missed), benchmark.md (the tables, printed at th
 """
 
 import argparse
-import datetime
 import json
 import math
 import operator
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,6 +30,14 @@ import transformers
 from transformers import MarianConfig, MarianMTModel
 
 from benchmark_baselines import GRUAttentionSeq2Seq, TorchTransformerSeq2Seq
+from benchmark_report import (
+    MEASUREMENT_NOTES,
+    SEQUENCE_LENGTH_FAMILIES,
+    load_average,
+    machine_info,
+    plot_sequence_length,
+    write_report,
+)
 from hf_attention_zoo import (
     RNNSeq2SeqConfig,
     RNNSeq2SeqForConditionalGeneration,
@@ -76,7 +81,7 @@ QUICK_SIZES = Sizes(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Timing and reporting
+# Timing
 
 
 @dataclass
@@ -529,7 +534,7 @@ def sequence_length(args, sizes: Sizes) -> dict:
         input_ids = random_ids((sizes.scaling_batch, length), sizes.vocab_size, args.seed + length)
         labels = random_ids((sizes.scaling_batch, length), sizes.vocab_size, args.seed + length + 1)
         contenders = []
-        for family, model in (("RNN (Bahdanau)", rnn), ("Transformer", transformer)):
+        for family, model in zip(SEQUENCE_LENGTH_FAMILIES, (rnn, transformer)):
             step = training_step(model, hf_loss(model, input_ids, labels), False, device)
             contenders.append(Contender(f"{family} training", step, labels.numel()))
             decode = generate_call(model, input_ids[:1], 1, length)
@@ -543,44 +548,6 @@ def sequence_length(args, sizes: Sizes) -> dict:
                            f"(forward + backward + AdamW); decoding: batch 1, greedy, T new tokens, time per token. "
                            "Zoo 'small' RNN (Bahdanau wiring) vs zoo 'small' Transformer.",
             "lengths": list(sizes.scaling_lengths), "rows": rows, "plot": png.name}
-
-
-def plot_sequence_length(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    lengths = [row["length"] for row in rows]
-    figure, (train_axis, decode_axis) = plt.subplots(1, 2, figsize=(10, 4))
-    for family, style in (("RNN (Bahdanau)", "o-"), ("Transformer", "s-")):
-        train = [row[f"{family} training"]["median_s"] for row in rows]
-        decode = [row[f"{family} greedy decoding"]["median_s"] / row["length"] * 1e3 for row in rows]
-        train_axis.plot(lengths, train, style, label=family)
-        decode_axis.plot(lengths, decode, style, label=family)
-    first = rows[0]["length"]
-    # Reference slopes from the first point: a training step against T and T²; decoding time per token against
-    # 1 (constant work per token) and T (attention over everything so far).
-    for axis, key, powers in ((train_axis, "training", (1, 2)), (decode_axis, "greedy decoding", (0, 1))):
-        values = [rows[0][f"{family} {key}"]["median_s"] for family in ("RNN (Bahdanau)", "Transformer")]
-        base = min(values) if key == "training" else min(values) / first * 1e3
-        for power, style in zip(powers, ("k:", "k--")):
-            axis.plot(lengths, [base * (t / first) ** power for t in lengths], style, linewidth=0.8,
-                      label={0: "∝ 1", 1: "∝ T", 2: "∝ T²"}[power])
-        axis.set_xscale("log", base=2)
-        axis.set_yscale("log")
-        axis.set_xlabel("sequence length T (source = target)")
-        axis.legend()
-        axis.grid(True, which="both", alpha=0.3)
-    train_axis.set_ylabel("seconds per training step")
-    decode_axis.set_ylabel("ms per generated token (greedy, batch 1)")
-    train_axis.set_title("Training step")
-    decode_axis.set_title("Decoding")
-    figure.suptitle("RNN attention: T sequential steps, each attending over the source; "
-                    "Transformer: one parallel pass with O(T²) attention", fontsize=11)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 def transformer_training_flops(config: TransformerSeq2SeqConfig, batch: int, src_len: int, tgt_len: int) -> int:
@@ -644,129 +611,6 @@ def gpu(args, sizes: Sizes, device: torch.device | None = None) -> dict:
                            "Model FLOPs = 3 × forward, forward = 2 × multiply-adds: every weight matrix once per "
                            "token it reads, the output projection, and attention QK^T and AV (2·L_q·L_k·d per "
                            "layer, causal self-attention counted in full); see transformer_training_flops."}
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Output
-
-
-def machine_info(command: str) -> dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        import ctranslate2
-
-        ct2 = ctranslate2.__version__
-    except ImportError:
-        ct2 = None
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-        "ctranslate2": ct2, "platform": platform.platform(),
-        "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "command": command,
-    }
-
-
-def fmt_time(seconds: float) -> str:
-    return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-def markdown_cases(cases: list[dict]) -> list[str]:
-    lines = []
-    for case in cases:
-        lines += [f"**{case['case']}**", "",
-                  f"| contender | params | median (min–max) | {case['unit']} | time ÷ {case['peer'] or '—'} | "
-                  "peak extra memory |", "|---|---:|---:|---:|---:|---:|"]
-        for name, r in case["contenders"].items():
-            vs, memory = case.get("time_ratio_vs_peer", {}).get(name), r.get("peak_memory_bytes")
-            cells = [name, "—" if r["params"] is None else f"{r['params']:,}",
-                     f"{fmt_time(r['median_s'])} ({fmt_time(r['min_s'])}–{fmt_time(r['max_s'])})",
-                     f"{r['throughput']:,.0f}", "—" if vs is None else f"{vs:.2f}",
-                     "—" if memory is None else f"{memory / 2**20:.1f} MiB"]
-            lines.append("| " + " | ".join(cells) + " |")
-        checks = case.get("checks")
-        if checks:
-            same = {k: v for k, v in checks.items() if k != "output_lengths"}
-            if same:
-                lines += ["", "Output checks: " + ", ".join(f"{k} = {v}" for k, v in same.items())]
-        for key in ("achieved_tflops", "mfu"):
-            if key in case:
-                lines += ["", f"{key}: {case[key]:.3g}"]
-        lines.append("")
-    return lines
-
-
-def load(averages) -> str:
-    return "n/a" if averages is None else " / ".join(f"{a:.1f}" for a in averages)
-
-
-def to_markdown(report: dict) -> str:
-    machine = report["machine"]
-    lines = ["# hf_attention_zoo benchmark", "",
-             f"`{machine['command']}` — {machine['date']}; {machine['cpu']}, {machine['cpu_count']} cores, "
-             f"{machine['torch_threads']} torch threads, GPU: {machine['gpu'] or 'none'}; torch {machine['torch']}, "
-             f"transformers {machine['transformers']}, ctranslate2 {machine['ctranslate2'] or 'not installed'}; "
-             f"load average {load(machine['load_average_at_start'])} at start, "
-             f"{load(machine['load_average_at_end'])} at end.",
-             "", "Times are per call; repeats interleaved across contenders; ratios = median time ÷ the peer's median "
-             "time (< 1: faster than the peer). Timings on a shared machine are noisy: compare ratios, not absolute "
-             "numbers.", ""]
-    all_targets = []
-    for name, section in report["sections"].items():
-        lines += [f"## {name}", ""]
-        if section.get("skipped") is True:
-            lines += [f"Skipped: {section['reason']}", ""]
-            continue
-        lines += [section["description"], ""]
-        for reason in section.get("skipped") or []:
-            lines += [f"- skipped: {reason}"]
-        if section.get("skipped"):
-            lines.append("")
-        if name == "sequence_length":
-            families = ("RNN (Bahdanau)", "Transformer")
-            lines += ["| T | " + " | ".join(f"{f} train step" for f in families) + " | " +
-                      " | ".join(f"{f} decode ms/token" for f in families) + " |",
-                      "|---:|" + "---:|" * 4]
-            for row in section["rows"]:
-                cells = [fmt_time(row[f"{f} training"]["median_s"]) for f in families]
-                cells += [f"{row[f'{f} greedy decoding']['median_s'] / row['length'] * 1e3:.2f}" for f in families]
-                lines.append(f"| {row['length']} | " + " | ".join(cells) + " |")
-            lines += ["", f"![sequence length]({section['plot']})", ""]
-        else:
-            lines += markdown_cases(section["cases"])
-        all_targets += section.get("targets", [])
-    if all_targets:
-        lines += ["## Targets", "", "| target | value | needed | met |", "|---|---:|---:|:---:|"]
-        for t in all_targets:
-            value = "—" if t["value"] is None else f"{t['value']:.2f}"
-            met = {True: "yes", False: "**no**", None: "—"}[t["met"]]
-            lines.append(f"| {t['target']} | {value} | {t['op']} {t['threshold']} | {met} |")
-        lines.append("")
-    lines += ["## Measurement notes", ""] + [f"- {note}" for note in report["measurement_notes"]]
-    return "\n".join(lines) + "\n"
-
-
-MEASUREMENT_NOTES = [
-    "Contenders of one comparison are built from the same seed at identical sizes and get the same random token "
-    "ids (none of them a special token); each is warmed up, then repeats run interleaved.",
-    "Parameter counts are trainable parameters with tied weights counted once. Marian and torch.nn.Transformer have "
-    "biases on the q/k/v/out projections (4·d_model per attention block) that the zoo Transformer (the paper's "
-    "W^Q, W^K, W^V, W^O) has not; Marian also stores its sinusoidal tables as frozen parameters (not counted). The "
-    "hand-written RNN baselines have exactly the zoo RNN's parameter shapes.",
-    "Peak extra memory: CPU — one extra untimed run recorded by torch.profiler(profile_memory=True), allocation and "
-    "free events summed in time order (activations, gradients, temporaries; parameters and optimizer state "
-    "excluded); GPU — torch.cuda.max_memory_allocated above the memory allocated before the run.",
-    "bf16 autocast: torch.autocast(bfloat16) around forward and loss, fp32 weights, backward and optimizer outside.",
-    "Decoding: every contender produces exactly the same number of new tokens (min = max new tokens); "
-    "generate()'s time includes its Python-level set-up and the encoder.",
-]
 
 
 def parse_sections(value: str) -> list[str]:
@@ -861,11 +705,8 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         report["sections"][name]["section_seconds"] = round(time.perf_counter() - start, 2)
     if args.profile:
         report["profiles"] = write_profiles(args, sizes)
-    report["machine"]["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
-    (output_dir / "benchmark.json").write_text(json.dumps(report, indent=1, default=str))
-    markdown = to_markdown(report)
-    (output_dir / "benchmark.md").write_text(markdown)
-    print(markdown)
+    report["machine"]["load_average_at_end"] = load_average()
+    print(write_report(report, output_dir))
     return report
 
 

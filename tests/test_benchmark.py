@@ -1,4 +1,4 @@
-"""scripts/bench.py runs end to end in quick mode, and its hand-written baselines are what it claims they are:
+"""scripts/benchmark.py runs end to end in quick mode, and its hand-written baselines are what it claims they are:
 the zoo models' sizes, the same computation, and a beam loop that with one beam is the greedy loop."""
 
 import importlib.util
