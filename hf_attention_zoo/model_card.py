@@ -16,6 +16,7 @@ from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 from .configuration_rnn_seq2seq import RNNSeq2SeqConfig
 from .configuration_transformer import TransformerSeq2SeqConfig
+from .parallel_text import MULTI30K_CITATION  # re-exported for callers that render cards themselves
 from .synthetic_dates import SOURCE_LANG as DATES_SOURCE_LANG
 from .synthetic_dates import TARGET_LANG as DATES_TARGET_LANG
 
@@ -45,17 +46,6 @@ EXAMPLES = {
     DATES_SOURCE_LANG: "Tuesday 9 May 1989",
 }
 
-# The Multi30k paper, for `dataset_citation=` when the data is Multi30k.
-MULTI30K_CITATION = """@inproceedings{elliott2016multi30k,
-  title     = {{Multi30K}: Multilingual {English-German} Image Descriptions},
-  author    = {Elliott, Desmond and Frank, Stella and Sima'an, Khalil and Specia, Lucia},
-  booktitle = {Proceedings of the 5th Workshop on Vision and Language},
-  pages     = {70--74},
-  year      = {2016},
-  doi       = {10.18653/v1/W16-3210},
-  eprint    = {1605.00459},
-  archivePrefix = {arXiv}
-}"""
 
 
 def render_model_card(

@@ -24,6 +24,18 @@ MULTI30K_SPLITS: dict[str, str] = {
     "test_2017": "test_2017_flickr",
 }
 
+# The Multi30k paper (Elliott et al. 2016), cited wherever a model was trained on Multi30k (model cards).
+MULTI30K_CITATION = """@inproceedings{elliott2016multi30k,
+  title     = {{Multi30K}: Multilingual {English-German} Image Descriptions},
+  author    = {Elliott, Desmond and Frank, Stella and Sima'an, Khalil and Specia, Lucia},
+  booktitle = {Proceedings of the 5th Workshop on Vision and Language},
+  pages     = {70--74},
+  year      = {2016},
+  doi       = {10.18653/v1/W16-3210},
+  eprint    = {1605.00459},
+  archivePrefix = {arXiv}
+}"""
+
 
 def translation_features(src_lang: str, tgt_lang: str) -> Features:
     """The features of every split: one `translation` column of `{src_lang: str, tgt_lang: str}`."""

@@ -16,20 +16,12 @@ from typing import Literal
 
 from datasets import DatasetDict
 
-from .parallel_text import MULTI30K_SPLITS, load_hub_translation, load_parallel_files
+from .parallel_text import MULTI30K_CITATION, MULTI30K_SPLITS, load_hub_translation, load_parallel_files
 from .subword_tokenizer import load_tokenizers, save_tokenizers, tokenize_translation_dataset, train_tokenizer
 from .synthetic_dates import SOURCE_LANG, TARGET_LANG, make_dates_dataset
 
 DATES = "dates"
 TASK_FILE = "zoo_task.json"
-MULTI30K_CITATION = """@inproceedings{elliott-etal-2016-multi30k,
-    title = "{M}ulti30{K}: Multilingual {E}nglish-{G}erman Image Descriptions",
-    author = "Elliott, Desmond and Frank, Stella and Sima{'}an, Khalil and Specia, Lucia",
-    booktitle = "Proceedings of the 5th Workshop on Vision and Language",
-    year = "2016",
-    pages = "70--74",
-    url = "https://aclanthology.org/W16-3210",
-}"""
 # File stems other corpora use for the validation split (Multi30k's is "val").
 _VALIDATION_STEMS = ("validation", "valid", "val", "dev")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from datasets import DatasetDict
 from huggingface_hub import snapshot_download
 from torch.utils.data import DataLoader
 from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, HfArgumentParser
@@ -68,7 +69,7 @@ def main(argv: list[str]) -> dict:
     seconds = time.time() - started
     scores = corpus_scores(hypotheses, references)
     tokenized = tokenize_translation_dataset(
-        dataset.__class__({args.split: dataset[args.split]}), tokenizer, data_args.source_lang,
+        DatasetDict({args.split: dataset[args.split]}), tokenizer, data_args.source_lang,
         data_args.target_lang, data_args.max_source_length, data_args.max_target_length,
         target_tokenizer=target_tokenizer,
     )[args.split]
