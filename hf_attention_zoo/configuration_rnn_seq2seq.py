@@ -15,6 +15,7 @@ from .config_validation import (
     require_probability,
     require_token_ids_in_vocab,
 )
+from .transformers_compat import CACHE_NAMES
 
 # Paper set-ups, applied by `RNNSeq2SeqConfig.from_preset`. Each differs from the defaults only where the paper
 # says so; sizes the papers tie to their data (vocabulary) are left to the caller.
@@ -113,7 +114,7 @@ class RNNSeq2SeqConfig(PreTrainedConfig):
     """
 
     model_type = "zoo_rnn_seq2seq"
-    keys_to_ignore_at_inference = ["past_key_values"]
+    keys_to_ignore_at_inference = CACHE_NAMES
 
     vocab_size: int = 30000
     embedding_size: int = 620

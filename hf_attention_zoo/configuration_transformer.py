@@ -15,6 +15,7 @@ from .config_validation import (
     require_probability,
     require_token_ids_in_vocab,
 )
+from .transformers_compat import CACHE_NAMES
 
 # Named sizes. "base" and "big" are Vaswani et al. Table 3; "small" is a size that trains on a laptop CPU in minutes.
 _PRESETS: dict[str, dict] = {
@@ -112,7 +113,7 @@ class TransformerSeq2SeqConfig(PreTrainedConfig):
             First decoder input token: `labels` are shifted right behind it during training and `generate()`
             starts from it.
         use_cache (`bool`, defaults to `True`):
-            Return the decoder's keys/values (`past_key_values`) so that generation reuses them.
+            Return the decoder's keys/values (the `cache`) so that generation reuses them.
         is_encoder_decoder (`bool`, defaults to `True`):
             Always `True`: tells `generate()` to run the encoder once and decode from `decoder_start_token_id`.
 
@@ -125,7 +126,7 @@ class TransformerSeq2SeqConfig(PreTrainedConfig):
     """
 
     model_type = "zoo_transformer"
-    keys_to_ignore_at_inference = ["past_key_values"]
+    keys_to_ignore_at_inference = CACHE_NAMES
 
     vocab_size: int = 37000
     d_model: int = 512

@@ -16,6 +16,7 @@ from .zoo_pretrained import ZooPreTrainedMixin, ZooSeq2SeqLMMixin
 from .input_validation import check_token_ids
 from .rnn_attention import AdditiveAttention, build_rnn_attention
 from .rnn_cache import RNNDecoderCache
+from .transformers_compat import CACHE_NAMES, cache_output, output_cache, resolve_cache_argument
 
 RNN_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -275,6 +276,10 @@ class RNNSeq2SeqPreTrainedModel(ZooPreTrainedMixin, PreTrainedModel):
     main_input_name = "input_ids"
     supports_gradient_checkpointing = False
     _supports_sdpa = False
+    # The units that stay whole on one device (`device_map="auto"`) and that FSDP wraps as one shard each: the
+    # encoder and the decoder; a recurrent stack cannot be cut between time steps or layers of one step.
+    _no_split_modules = ["RNNSeq2SeqEncoder", "RNNSeq2SeqDecoder"]
+    _skip_keys_device_placement = CACHE_NAMES
 
     def _init_weights(self, module: nn.Module) -> None:
         """Bahdanau et al. App. A.2: recurrent matrices random orthogonal; W_a, U_a ~ N(0, 0.001^2); v_a and all
@@ -317,7 +322,8 @@ class RNNSeq2SeqModel(RNNSeq2SeqPreTrainedModel):
     `cross_attentions` (with `output_attentions=True`) is a 1-tuple of alignment weights shaped
     (batch, 1, tgt_len, src_len), one "head", as the attention maps of the papers' figures;
     `decoder_hidden_states` (with `output_hidden_states=True`) is (embeddings, layer 1, ..., layer L);
-    `past_key_values` is the `RNNDecoderCache` for incremental decoding.
+    `cache` is the `RNNDecoderCache` for incremental decoding (`past_key_values`, its name up to transformers 5.23,
+    is accepted too: see `transformers_compat`).
     """
 
     def __init__(self, config: RNNSeq2SeqConfig):
@@ -345,13 +351,14 @@ class RNNSeq2SeqModel(RNNSeq2SeqPreTrainedModel):
         decoder_input_ids: torch.LongTensor | None = None,
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | tuple | None = None,
-        past_key_values: RNNDecoderCache | None = None,
+        cache: RNNDecoderCache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         decoder_inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        past_key_values: RNNDecoderCache | None = None,
     ) -> Seq2SeqModelOutput | tuple:
         r"""`decoder_attention_mask` is accepted for API compatibility: a recurrent decoder reads its inputs left to
         right, so padding after a target sequence never influences the positions before it."""
@@ -373,16 +380,16 @@ class RNNSeq2SeqModel(RNNSeq2SeqPreTrainedModel):
         if decoder_inputs_embeds is None:
             check_token_ids(decoder_input_ids, self.config.vocab_size, "decoder_input_ids")
             decoder_inputs_embeds = self.decoder.embed_tokens(decoder_input_ids)
-        if past_key_values is not None and not isinstance(past_key_values, RNNDecoderCache):
-            raise TypeError(
-                f"past_key_values must be the RNNDecoderCache this model returned, got {type(past_key_values).__name__}."
-            )
-        cache = past_key_values if past_key_values is not None else self.decoder.start(encoder_hidden_states, attention_mask)
+        cache = resolve_cache_argument(cache, past_key_values)
+        if cache is not None and not isinstance(cache, RNNDecoderCache):
+            raise TypeError(f"cache must be the RNNDecoderCache this model returned, got {type(cache).__name__}.")
+        if cache is None:
+            cache = self.decoder.start(encoder_hidden_states, attention_mask)
         output, weights, layer_outputs = self.decoder(decoder_inputs_embeds, encoder_hidden_states, attention_mask, cache)
 
         result = Seq2SeqModelOutput(
             last_hidden_state=output,
-            past_key_values=cache if use_cache else None,
+            **cache_output(cache if use_cache else None),
             decoder_hidden_states=(decoder_inputs_embeds, *layer_outputs) if output_hidden_states else None,
             cross_attentions=(weights.unsqueeze(1),) if output_attentions and weights is not None else None,
             encoder_last_hidden_state=encoder_hidden_states,
@@ -411,7 +418,7 @@ class RNNSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, RNNSeq2SeqPreTrained
         decoder_input_ids: torch.LongTensor | None = None,
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | tuple | None = None,
-        past_key_values: RNNDecoderCache | None = None,
+        cache: RNNDecoderCache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         decoder_inputs_embeds: torch.Tensor | None = None,
         labels: torch.LongTensor | None = None,
@@ -420,6 +427,7 @@ class RNNSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, RNNSeq2SeqPreTrained
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         num_items_in_batch: int | torch.Tensor | None = None,
+        past_key_values: RNNDecoderCache | None = None,
     ) -> Seq2SeqLMOutput | tuple:
         r"""`labels` (batch, tgt_len): target ids, -100 where no loss is wanted; when given without decoder inputs,
         the decoder inputs are the labels shifted right. The loss is the mean token cross-entropy, or the summed
@@ -428,8 +436,9 @@ class RNNSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, RNNSeq2SeqPreTrained
         if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
             decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
         outputs = self.model(
-            input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, encoder_outputs, past_key_values,
-            inputs_embeds, decoder_inputs_embeds, use_cache, output_attentions, output_hidden_states, return_dict=True,
+            input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, encoder_outputs,
+            resolve_cache_argument(cache, past_key_values), inputs_embeds, decoder_inputs_embeds, use_cache,
+            output_attentions, output_hidden_states, return_dict=True,
         )
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))  # (batch, tgt_len, vocab)
         loss = None
@@ -438,7 +447,7 @@ class RNNSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, RNNSeq2SeqPreTrained
         result = Seq2SeqLMOutput(
             loss=loss,
             logits=logits,
-            past_key_values=outputs.past_key_values,
+            **cache_output(output_cache(outputs)),
             decoder_hidden_states=outputs.decoder_hidden_states,
             cross_attentions=outputs.cross_attentions,
             encoder_last_hidden_state=outputs.encoder_last_hidden_state,

@@ -22,6 +22,7 @@ from transformers.modeling_outputs import (
 from .configuration_transformer import TransformerSeq2SeqConfig
 from .input_validation import check_token_ids
 from .positional_encoding import build_absolute_position_encoding
+from .transformers_compat import CACHE_NAMES, cache_output, output_cache, resolve_cache_argument
 from .transformer_attention import MultiHeadAttention, additive_attention_mask
 from .zoo_pretrained import ZooPreTrainedMixin, ZooSeq2SeqLMMixin
 
@@ -232,15 +233,18 @@ class TransformerDecoder(TransformerStack):
         attention_mask: torch.Tensor | None = None,
         encoder_hidden_states: torch.Tensor | None = None,
         encoder_attention_mask: torch.Tensor | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
+        cache: EncoderDecoderCache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool = False,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        past_key_values: EncoderDecoderCache | None = None,
     ) -> BaseModelOutputWithPastAndCrossAttentions:
         """Args (HF names): `input_ids` `(batch, tgt_len)` new target tokens (only the last one when decoding with
         a cache); `attention_mask` `(batch, past_len + tgt_len)`; `encoder_hidden_states` `(batch, src_len,
-        d_model)`; `encoder_attention_mask` `(batch, src_len)`; `past_key_values` an `EncoderDecoderCache`."""
+        d_model)`; `encoder_attention_mask` `(batch, src_len)`; `cache` an `EncoderDecoderCache` (or under its
+        name up to transformers 5.23, `past_key_values`: see `transformers_compat`)."""
+        past_key_values = resolve_cache_argument(cache, past_key_values)
         if use_cache and past_key_values is None:
             past_key_values = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
@@ -271,7 +275,7 @@ class TransformerDecoder(TransformerStack):
             all_hidden_states.append(hidden_states)
         return BaseModelOutputWithPastAndCrossAttentions(
             last_hidden_state=hidden_states,
-            past_key_values=past_key_values if use_cache else None,
+            **cache_output(past_key_values if use_cache else None),
             hidden_states=tuple(all_hidden_states) if output_hidden_states else None,
             attentions=tuple(all_self_attentions) if output_attentions else None,
             cross_attentions=tuple(all_cross_attentions) if output_attentions else None,
@@ -292,7 +296,7 @@ class TransformerSeq2SeqPreTrainedModel(ZooPreTrainedMixin, PreTrainedModel):
     supports_gradient_checkpointing = True
     _supports_sdpa = True
     _no_split_modules = ["TransformerEncoderLayer", "TransformerDecoderLayer"]
-    _skip_keys_device_placement = ["past_key_values"]
+    _skip_keys_device_placement = CACHE_NAMES
 
     def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
         """The `{tied parameter: source parameter}` mapping transformers ties and saves once.
@@ -350,18 +354,20 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         decoder_input_ids: torch.Tensor | None = None,
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | tuple | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
+        cache: EncoderDecoderCache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         decoder_inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
     ) -> Seq2SeqModelOutput | tuple:
         """Args (HF names): `input_ids`/`inputs_embeds` the source `(batch, src_len)`; `attention_mask`
         `(batch, src_len)` (1 = token, 0 = padding); `decoder_input_ids`/`decoder_inputs_embeds` the shifted
         target `(batch, tgt_len)`; `decoder_attention_mask` `(batch, past_len + tgt_len)`; `encoder_outputs` to
-        skip the encoder; `past_key_values` the `EncoderDecoderCache` of earlier steps; `use_cache` return it."""
+        skip the encoder; `cache` the `EncoderDecoderCache` of earlier steps (`past_key_values` up to transformers
+        5.23); `use_cache` return it."""
         output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
@@ -381,7 +387,7 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
             attention_mask=decoder_attention_mask,
             encoder_hidden_states=encoder_outputs.last_hidden_state,
             encoder_attention_mask=attention_mask,
-            past_key_values=past_key_values,
+            cache=resolve_cache_argument(cache, past_key_values),
             inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache,
             output_attentions=output_attentions,
@@ -389,7 +395,7 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         )
         output = Seq2SeqModelOutput(
             last_hidden_state=decoder_outputs.last_hidden_state,
-            past_key_values=decoder_outputs.past_key_values,
+            **cache_output(output_cache(decoder_outputs)),
             decoder_hidden_states=decoder_outputs.hidden_states,
             decoder_attentions=decoder_outputs.attentions,
             cross_attentions=decoder_outputs.cross_attentions,
@@ -436,7 +442,7 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
         decoder_input_ids: torch.Tensor | None = None,
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | tuple | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
+        cache: EncoderDecoderCache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         decoder_inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
@@ -445,6 +451,7 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         num_items_in_batch: int | torch.Tensor | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
     ) -> Seq2SeqLMOutput | tuple:
         """Args: as `TransformerSeq2SeqModel.forward`, plus `labels` `(batch, tgt_len)` target ids with -100 where
         no loss is wanted (without `decoder_input_ids` they are shifted right to make them), and
@@ -461,7 +468,7 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
             decoder_input_ids=decoder_input_ids,
             decoder_attention_mask=decoder_attention_mask,
             encoder_outputs=encoder_outputs,
-            past_key_values=past_key_values,
+            cache=resolve_cache_argument(cache, past_key_values),
             inputs_embeds=inputs_embeds,
             decoder_inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache,
@@ -476,7 +483,7 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
         output = Seq2SeqLMOutput(
             loss=loss,
             logits=logits,
-            past_key_values=outputs.past_key_values,
+            **cache_output(output_cache(outputs)),
             decoder_hidden_states=outputs.decoder_hidden_states,
             decoder_attentions=outputs.decoder_attentions,
             cross_attentions=outputs.cross_attentions,

@@ -1,6 +1,7 @@
 """The recurrent decoder's cache: what an RNN decoder carries from one generation step to the next.
 
-`generate()` treats whatever the model returns as `past_key_values` as the cache, and beam search calls
+`generate()` treats whatever the model returns as its cache (`cache`, or `past_key_values` up to transformers 5.23:
+see `transformers_compat`) as the next step's cache, and beam search calls
 `reorder_cache(beam_idx)` on it after every step; nothing else of the `Cache` API is used by greedy, sampling
 or beam search in transformers 5.x (see shared notes). Papers: Bahdanau et al. 2015 (arXiv:1409.0473),
 Luong et al. 2015 (arXiv:1508.04025).

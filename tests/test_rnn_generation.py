@@ -3,6 +3,8 @@ invisible."""
 
 import pytest
 import torch
+
+from hf_attention_zoo.transformers_compat import output_cache
 from rnn_fixtures import padded_batch, tiny_model
 
 from hf_attention_zoo import RNNDecoderCache
@@ -26,16 +28,17 @@ def model(request):
     return tiny_model(**SETUPS[request.param])
 
 
-def test_incremental_decoding_from_the_cache_equals_a_full_forward(model):
+@pytest.mark.parametrize("cache_argument", ["cache", "past_key_values"])  # 5.24+ name, and the name up to 5.23
+def test_incremental_decoding_from_the_cache_equals_a_full_forward(model, cache_argument):
     input_ids, attention_mask = padded_batch()
     decoder_input_ids = torch.randint(3, 99, (3, 6))
     full = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids).logits
     encoder_outputs = model.get_encoder()(input_ids, attention_mask)
     cache, steps = None, []
     for t in range(6):
-        out = model(attention_mask=attention_mask, encoder_outputs=encoder_outputs, past_key_values=cache,
+        out = model(attention_mask=attention_mask, encoder_outputs=encoder_outputs, **{cache_argument: cache},
                     decoder_input_ids=decoder_input_ids[:, t : t + 1], use_cache=True)
-        cache = out.past_key_values
+        cache = output_cache(out)
         steps.append(out.logits)
     assert isinstance(cache, RNNDecoderCache) and cache.get_seq_length() == 6
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-5)

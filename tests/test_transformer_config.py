@@ -14,7 +14,7 @@ def test_defaults_are_the_paper_base_model():
     assert (config.encoder_ffn_dim, config.encoder_attention_heads, config.dropout) == (2048, 8, 0.1)
     assert config.position_embedding_type == "sinusoidal" and not config.normalize_before
     assert config.scale_embedding and config.share_encoder_decoder_embeddings and config.tie_word_embeddings
-    assert config.is_encoder_decoder and config.keys_to_ignore_at_inference == ["past_key_values"]
+    assert config.is_encoder_decoder and set(config.keys_to_ignore_at_inference) == {"cache", "past_key_values"}
 
 
 def test_presets_build_the_named_sizes_with_overrides():

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from hf_attention_zoo.transformers_compat import output_cache
 from transformer_fixtures import BOS, EOS, PAD, POSITION_TYPES, eos_prone_model, source_batch, tiny_model
 
 MAX_NEW_TOKENS = 8
@@ -20,7 +21,8 @@ def _generate(model, input_ids, attention_mask, **options):
 
 @pytest.mark.parametrize("attn_implementation", ["eager", "sdpa"])
 @pytest.mark.parametrize("position_type", POSITION_TYPES)
-def test_incremental_decoding_with_the_cache_equals_the_full_forward(position_type, attn_implementation):
+@pytest.mark.parametrize("cache_argument", ["cache", "past_key_values"])  # 5.24+ name, and the name up to 5.23
+def test_incremental_decoding_with_the_cache_equals_the_full_forward(position_type, attn_implementation, cache_argument):
     model = tiny_model(position_embedding_type=position_type, attn_implementation=attn_implementation)
     input_ids, attention_mask = source_batch()
     decoder_input_ids = torch.cat([torch.full((3, 1), BOS), torch.randint(3, 99, (3, 5))], dim=1)
@@ -35,8 +37,8 @@ def test_incremental_decoding_with_the_cache_equals_the_full_forward(position_ty
         for position in range(decoder_input_ids.shape[1]):
             outputs = model(attention_mask=attention_mask, encoder_outputs=encoder_outputs,
                             decoder_input_ids=decoder_input_ids[:, position:position + 1],
-                            past_key_values=cache, use_cache=True)
-            cache = outputs.past_key_values
+                            **{cache_argument: cache}, use_cache=True)
+            cache = output_cache(outputs)
             steps.append(outputs.logits)
     assert_close(torch.cat(steps, dim=1), full)
     assert cache.get_seq_length() == decoder_input_ids.shape[1]
