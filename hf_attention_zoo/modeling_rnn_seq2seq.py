@@ -13,7 +13,7 @@ from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2
 
 from .configuration_rnn_seq2seq import RNNSeq2SeqConfig
 from .zoo_pretrained import ZooPreTrainedMixin, ZooSeq2SeqLMMixin
-from .input_validation import check_token_ids
+from .input_validation import check_mask_shape, check_token_ids, source_lengths
 from .rnn_attention import AdditiveAttention, build_rnn_attention
 from .rnn_cache import RNNDecoderCache
 from .transformers_compat import CACHE_NAMES, cache_output, output_cache, resolve_cache_argument
@@ -25,31 +25,6 @@ RNN_AUTO_MAP = {
     "AutoModel": "modeling_rnn_seq2seq.RNNSeq2SeqModel",
     "AutoModelForSeq2SeqLM": "modeling_rnn_seq2seq.RNNSeq2SeqForConditionalGeneration",
 }
-
-
-def source_lengths(attention_mask: torch.Tensor | None, batch_size: int, src_len: int) -> torch.Tensor | None:
-    """Lengths of right-padded rows, (batch,); None when no row is padded.
-
-    Packed sequences (the way padding leaves an RNN's states untouched) need every row to be a prefix of real
-    tokens followed by padding, so left padding or holes are refused rather than silently mis-read.
-    """
-    if src_len == 0:
-        raise ValueError("input_ids has no positions (seq_len 0): every source needs at least one token, e.g. </s>.")
-    if attention_mask is None or bool(attention_mask.all()):
-        return None
-    if attention_mask.shape != (batch_size, src_len):
-        raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(batch_size, src_len)}.")
-    lengths = attention_mask.long().sum(dim=1)
-    if bool((lengths == 0).any()):
-        rows = torch.nonzero(lengths == 0).flatten().tolist()
-        raise ValueError(f"Rows {rows} of attention_mask are all zeros: every source needs at least one real token.")
-    positions = torch.arange(src_len, device=attention_mask.device)
-    if not bool((attention_mask.bool() == (positions[None, :] < lengths[:, None])).all()):
-        raise ValueError(
-            "attention_mask must be right-padded (ones, then zeros) for the RNN encoder's packed sequences. "
-            "Set tokenizer.padding_side = 'right'."
-        )
-    return lengths
 
 
 def run_rnn(rnn: nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor | None, state=None):
@@ -132,7 +107,8 @@ class RNNSeq2SeqEncoder(nn.Module):
         if inputs_embeds is None:
             check_token_ids(input_ids, self.config.vocab_size, "input_ids")
             inputs_embeds = self.embed_tokens(input_ids)
-        lengths = source_lengths(attention_mask, *inputs_embeds.shape[:2])
+        inputs_name = "input_ids" if input_ids is not None else "inputs_embeds"
+        lengths = source_lengths(attention_mask, tuple(inputs_embeds.shape[:2]), inputs_name)
 
         hidden = inputs_embeds
         all_hidden_states = (inputs_embeds,)
@@ -372,6 +348,7 @@ class RNNSeq2SeqModel(RNNSeq2SeqPreTrainedModel):
         elif not isinstance(encoder_outputs, BaseModelOutput):
             encoder_outputs = BaseModelOutput(*encoder_outputs)
         encoder_hidden_states = encoder_outputs.last_hidden_state
+        check_mask_shape(attention_mask, encoder_hidden_states.shape[:2], "the encoder output")
         if attention_mask is None:
             attention_mask = encoder_hidden_states.new_ones(encoder_hidden_states.shape[:2], dtype=torch.long)
 

@@ -20,7 +20,7 @@ from transformers.modeling_outputs import (
 )
 
 from .configuration_transformer import TransformerSeq2SeqConfig
-from .input_validation import check_token_ids
+from .input_validation import check_mask_shape, check_token_ids, source_lengths
 from .positional_encoding import build_absolute_position_encoding
 from .transformers_compat import CACHE_NAMES, cache_output, output_cache, resolve_cache_argument
 from .transformer_attention import MultiHeadAttention, additive_attention_mask
@@ -195,6 +195,7 @@ class TransformerEncoder(TransformerStack):
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
         hidden_states = self.embed(input_ids, inputs_embeds, 0, "input_ids")
+        source_lengths(attention_mask, tuple(hidden_states.shape[:2]), "input_ids" if input_ids is not None else "inputs_embeds")
         src_len = hidden_states.shape[1]
         dtype, device = hidden_states.dtype, hidden_states.device
         mask = additive_attention_mask(attention_mask, src_len, src_len, False, dtype, device)
@@ -382,6 +383,7 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
             )
         elif not isinstance(encoder_outputs, BaseModelOutput):
             encoder_outputs = BaseModelOutput(*encoder_outputs)
+        check_mask_shape(attention_mask, encoder_outputs.last_hidden_state.shape[:2], "the encoder output")
         decoder_outputs = self.decoder(
             input_ids=decoder_input_ids,
             attention_mask=decoder_attention_mask,

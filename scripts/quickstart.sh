@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The main job of the README, the whole workflow on the built-in synthetic dates task (no downloads): set-up, train
-# a small RNN with Bahdanau attention (best checkpoint by validation BLEU, model card), evaluate the test split with
-# beam search (sacreBLEU, chrF, perplexity), and translate a few dates with the saved model.
+# The main job of the README, the whole workflow on the built-in synthetic dates task (no downloads): set-up (the
+# locked set, in .venv), train a small RNN with Bahdanau attention (best checkpoint by validation BLEU, model
+# card), evaluate the test split with beam search (sacreBLEU, chrF, perplexity), and translate a few dates with the
+# saved model.
 #   bash scripts/quickstart.sh
 #   bash scripts/quickstart.sh --family transformer --preset small --output_dir runs/dates-transformer
 # Extra arguments go to scripts/train.py. Publishing is one more command: scripts/push_to_hub.py (needs a login).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
 bash scripts/install.sh
+PYTHON=.venv/bin/python
 
 output_dir=runs/dates
 args=("$@")

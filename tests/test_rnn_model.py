@@ -197,7 +197,7 @@ def test_a_foreign_cache_is_refused():
     from transformers import DynamicCache
     with pytest.raises(TypeError, match="RNNDecoderCache"):
         tiny_model()(input_ids=torch.tensor([[4, 5]]), decoder_input_ids=torch.tensor([[1]]),
-                     past_key_values=DynamicCache())
+                     cache=DynamicCache())
 
 
 def test_inputs_embeds_equal_input_ids_through_each_side_own_table():
