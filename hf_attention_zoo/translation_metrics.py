@@ -1,9 +1,11 @@
 """Translation quality: corpus sacreBLEU and chrF with their signatures (Post, arXiv:1804.08771; Popović 2015),
-`compute_metrics` for `Seq2SeqTrainer(predict_with_generate=True)`, and teacher-forced perplexity.
+also as an `evaluate` module (`load_translation_metric`), `compute_metrics` for
+`Seq2SeqTrainer(predict_with_generate=True)`, and teacher-forced perplexity.
 """
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -52,6 +54,20 @@ def corpus_scores(hypotheses: list[str], references: list[str]) -> dict:
     return scores
 
 
+# The `evaluate` module script of these metrics, shipped with the package: `evaluate.load(EVALUATE_MODULE)`.
+EVALUATE_MODULE = str(Path(__file__).with_name("evaluate_translation.py"))
+
+
+def load_translation_metric(**load_kwargs):
+    """`evaluate.load` of the zoo's translation metrics from the package's own module file (no network): an
+    `evaluate.EvaluationModule` whose `compute(predictions=..., references=...)` returns `corpus_scores(...)` plus
+    `exact_match`. `load_kwargs` go to `evaluate.load` (e.g. `experiment_id`, `num_process`, `process_id` for
+    distributed evaluation)."""
+    import evaluate  # imported here: scoring with corpus_scores alone does not need it
+
+    return evaluate.load(EVALUATE_MODULE, **load_kwargs)
+
+
 def generation_metrics(tokenizer: PreTrainedTokenizerBase) -> Callable[[EvalPrediction], dict[str, float]]:
     """Build `compute_metrics` for `Seq2SeqTrainer(predict_with_generate=True)`.
 
@@ -65,6 +81,8 @@ def generation_metrics(tokenizer: PreTrainedTokenizerBase) -> Callable[[EvalPred
         reference}`.
     """
 
+    metric = load_translation_metric()
+
     def compute_metrics(eval_prediction: EvalPrediction) -> dict[str, float]:
         # The Trainer pads labels, and generated sequences of different lengths across batches, with -100,
         # which is no token id: decode it as padding.
@@ -72,9 +90,8 @@ def generation_metrics(tokenizer: PreTrainedTokenizerBase) -> Callable[[EvalPred
         labels = np.where(eval_prediction.label_ids == -100, tokenizer.pad_token_id, eval_prediction.label_ids)
         hypotheses = tokenizer.batch_decode(predictions, skip_special_tokens=True)
         references = tokenizer.batch_decode(labels, skip_special_tokens=True)
-        scores = corpus_scores(hypotheses, references)
-        exact_match = float(np.mean([hypothesis == reference for hypothesis, reference in zip(hypotheses, references)]))
-        return {"bleu": scores["sacrebleu"], "chrf": scores["chrf"], "exact_match": exact_match}
+        scores = metric.compute(predictions=hypotheses, references=references)
+        return {"bleu": scores["sacrebleu"], "chrf": scores["chrf"], "exact_match": scores["exact_match"]}
 
     return compute_metrics
 

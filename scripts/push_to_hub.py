@@ -29,7 +29,7 @@ EXTRA_FILES = ["README.md", TASK_FILE, "train_summary.json", "eval_*.json", f"{T
 
 @dataclass
 class PushArguments:
-    model: str = field(metadata={"help": "A folder saved by scripts/train.py (and scored by scripts/evaluate.py)."})
+    model: str = field(metadata={"help": "A folder saved by scripts/train.py (and scored by scripts/evaluate_model.py)."})
     repo_id: str = field(metadata={"help": "The Hub repository, <user or organisation>/<name>."})
     private: bool = field(default=False, metadata={"help": "Create the repository as private."})
     commit_message: str = field(default="Upload hf_attention_zoo model", metadata={"help": "The commit message."})

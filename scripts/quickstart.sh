@@ -17,5 +17,5 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   if [ "${args[i]}" = "--output_dir" ] && [ $((i + 1)) -lt ${#args[@]} ]; then output_dir=${args[i + 1]}; fi
 done
 "$PYTHON" scripts/train.py "$@"
-"$PYTHON" scripts/evaluate.py --model "$output_dir" --num_beams 4
+"$PYTHON" scripts/evaluate_model.py --model "$output_dir" --num_beams 4
 "$PYTHON" scripts/translate.py --model "$output_dir" "Tuesday 9 May 1989" "9/5/89" "the 1st of January 2000"

@@ -8,6 +8,7 @@ dates -> ISO dates); nothing is downloaded:
     python scripts/train.py --family transformer --preset small --output_dir runs/dates-transformer
     python scripts/train.py --config_overrides "cell_type=lstm,attention_type=general,attention_wiring=luong,input_feeding=true"
     python scripts/train.py --num_train 2000 --num_train_epochs 1 --output_dir /tmp/dates-smoke
+    python scripts/train.py --resume_from_checkpoint true   # continue an interrupted run from its last checkpoint
 
 Multi30k en-de from the raw files (../shared/data/multi30k), with a joint 8k BPE vocabulary:
 
@@ -23,7 +24,7 @@ Data parallel on several processes (GPUs, or CPU with gloo); the logged loss doe
 Every Seq2SeqTrainingArguments option works too (`--label_smoothing_factor 0.1`, `--bf16`, `--use_cpu`, ...); a
 flag given here wins over the family defaults in `FAMILY_TRAINING_ARGS`. Then:
 
-    python scripts/evaluate.py --model runs/dates
+    python scripts/evaluate_model.py --model runs/dates
     python scripts/translate.py --model runs/dates "Tuesday 9 May 1989"
     python scripts/push_to_hub.py --model runs/dates --repo_id <user>/dates-rnn
 """
@@ -46,6 +47,7 @@ from transformers import (
     set_seed,
 )
 
+from hf_attention_zoo.checkpoints import resolve_resume_checkpoint
 from hf_attention_zoo.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
 from hf_attention_zoo.model_arguments import ModelArguments, build_model_config
 from hf_attention_zoo.model_card import save_model_card
@@ -149,7 +151,11 @@ def main(argv: list[str]) -> dict:
         compute_metrics=generation_metrics(target_tokenizer),
         callbacks=callbacks,
     )
-    train_result = trainer.train()
+    # --resume_from_checkpoint true|<folder>: continue a run that was stopped, with its optimizer, schedule, RNG states
+    # and data position, from the last checkpoint that was written completely.
+    resume = resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir,
+                                       "trainer_state.json")
+    train_result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     # The best checkpoint is loaded back (load_best_model_at_end); these are its scores.
     results = {"validation": trainer.evaluate(metric_key_prefix="validation")}
     if "test" in tokenized:
@@ -227,7 +233,7 @@ def print_summary(summary: dict) -> None:
         lines.append(f"{split:<12} {scores}")
     folder = summary["output_dir"]
     lines += [f"saved to     {folder} (model, tokenizer, model card README.md, zoo_task.json, train_summary.json)",
-              f"next         python scripts/evaluate.py --model {folder}",
+              f"next         python scripts/evaluate_model.py --model {folder}",
               f"             python scripts/translate.py --model {folder} \"...\""]
     print("\n[train] summary\n  " + "\n  ".join(lines))
 

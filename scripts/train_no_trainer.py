@@ -11,6 +11,12 @@ so it does not depend on the number of processes:
     accelerate launch --multi_gpu --num_processes 2 scripts/train_no_trainer.py --per_device_train_batch_size 32
     torchrun --nproc_per_node 2 scripts/train_no_trainer.py --per_device_train_batch_size 32
     accelerate launch --mixed_precision bf16 scripts/train_no_trainer.py --family transformer
+
+Checkpoints every N updates (model, optimizer, schedule, RNG states, data position and the loop's own state), and
+resuming an interrupted run from the last complete one, with the same losses and weights as a run never stopped:
+
+    python scripts/train_no_trainer.py --checkpointing_steps 200
+    python scripts/train_no_trainer.py --checkpointing_steps 200 --resume_from_checkpoint true
 """
 
 import json
@@ -22,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import set_seed
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, HfArgumentParser, get_scheduler
 
+from hf_attention_zoo.checkpoints import resolve_resume_checkpoint
 from hf_attention_zoo.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
 from hf_attention_zoo.model_arguments import ModelArguments, build_model_config
 from hf_attention_zoo.model_card import save_model_card
@@ -60,6 +67,15 @@ class LoopArguments:
     early_stopping_patience: int = field(default=3, metadata={"help": "Epochs without a better BLEU before stopping."})
     logging_steps: int = field(default=50, metadata={"help": "Updates between loss log lines."})
     seed: int = field(default=0, metadata={"help": "Seed of initialisation, shuffling and dropout."})
+    checkpointing_steps: int | None = field(
+        default=None, metadata={"help": "Save a resumable checkpoint-<step> folder every N updates."}
+    )
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata={"help": "Resume from a checkpoint folder, or 'true' for the last one in --output_dir."}
+    )
+
+# Written last into every checkpoint folder: the loop's own state. A folder without it is incomplete.
+LOOP_STATE = "loop_state.json"
 
 
 def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float) -> torch.Tensor:
@@ -85,6 +101,14 @@ def decode_split(accelerator, model, loader, target_tokenizer, num_beams: int, m
     return hypotheses
 
 
+def save_checkpoint(accelerator: Accelerator, folder: Path, loop_state: dict) -> None:
+    """Model, optimizer, schedule and RNG states (accelerate's `save_state`), then the loop's own state, last."""
+    accelerator.save_state(str(folder))
+    if accelerator.is_main_process:
+        (folder / LOOP_STATE).write_text(json.dumps(loop_state) + "\n")
+    accelerator.wait_for_everyone()
+
+
 def main(argv: list[str]) -> dict:
     parser = HfArgumentParser((ModelArguments, DataArguments, LoopArguments))
     model_args, data_args, args = parser.parse_args_into_dataclasses(args=argv)
@@ -96,7 +120,9 @@ def main(argv: list[str]) -> dict:
     label_smoothing = args.label_smoothing if args.label_smoothing is not None else (
         0.1 if model_args.family == "transformer" else 0.0)
     # Several processes without a GPU (torchrun on CPU): accelerate only sets up gloo data parallel with cpu=True.
-    accelerator = Accelerator(cpu=not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1)
+    # The seedable sampler shuffles epoch e with seed + e, so a resumed run sees the batches an unstopped one sees.
+    accelerator = Accelerator(cpu=not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1,
+                              dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
     set_seed(args.seed)
     started = time.time()
 
@@ -120,14 +146,26 @@ def main(argv: list[str]) -> dict:
     else:
         scheduler = get_scheduler("linear", optimizer, num_warmup_steps=warmup_steps, num_training_steps=max_steps)
     model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
+    accelerator.register_for_checkpointing(scheduler)  # saved and restored with the model and optimizer
 
     references = [pair[data_args.target_lang] for pair in dataset["validation"]["translation"]]
     output_dir = Path(args.output_dir).resolve()
-    best_bleu, stale_epochs, step, losses, history = -1.0, 0, 0, [], []
-    progress = tqdm(total=max_steps, disable=not accelerator.is_local_main_process, desc="training")
+    loop = {"epoch": 0, "batches_done": 0, "step": 0, "losses": [], "history": [], "best_bleu": -1.0,
+            "best_scores": None, "stale_epochs": 0}
+    resume = resolve_resume_checkpoint(args.resume_from_checkpoint, output_dir, LOOP_STATE)
+    if resume is not None:
+        accelerator.load_state(str(resume))
+        loop = json.loads((resume / LOOP_STATE).read_text())
+        accelerator.print(f"[train_no_trainer] resumed from {resume} (update {loop['step']})")
+    step, losses, history = loop["step"], loop["losses"], loop["history"]
+    best_bleu, best_scores, stale_epochs = loop["best_bleu"], loop["best_scores"], loop["stale_epochs"]
+    progress = tqdm(total=max_steps, initial=step, disable=not accelerator.is_local_main_process, desc="training")
     model.train()
-    for epoch in range(math.ceil(max_steps / steps_per_epoch)):
-        for batch in train_loader:
+    for epoch in range(loop["epoch"], math.ceil(max_steps / steps_per_epoch)):
+        train_loader.set_epoch(epoch)
+        batches_done = loop["batches_done"] if epoch == loop["epoch"] else 0
+        batches = accelerator.skip_first_batches(train_loader, batches_done) if batches_done else train_loader
+        for batch in batches:
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                            decoder_input_ids=batch["decoder_input_ids"]).logits
             loss_sum = token_loss_sum(logits, batch["labels"], label_smoothing)
@@ -141,12 +179,17 @@ def main(argv: list[str]) -> dict:
             scheduler.step()
             optimizer.zero_grad()
             step += 1
+            batches_done += 1
             losses.append((accelerator.reduce(loss_sum.detach(), reduction="sum") / global_tokens).item())
             progress.update(1)
             if step % args.logging_steps == 0 or step == max_steps:
                 history.append({"step": step, "loss": sum(losses) / len(losses), "lr": scheduler.get_last_lr()[0]})
                 accelerator.print(f"[train_no_trainer] step {step}: loss {history[-1]['loss']:.4f}")
                 losses = []
+            if args.checkpointing_steps and step % args.checkpointing_steps == 0:
+                save_checkpoint(accelerator, output_dir / f"checkpoint-{step}", {
+                    "epoch": epoch, "batches_done": batches_done, "step": step, "losses": losses, "history": history,
+                    "best_bleu": best_bleu, "best_scores": best_scores, "stale_epochs": stale_epochs})
             if step == max_steps:
                 break
 

@@ -139,3 +139,29 @@ def test_perplexity_without_target_tokens_is_refused():
     batch["labels"][:] = -100
     with pytest.raises(ValueError, match="no target token"):
         teacher_forced_perplexity(tiny_model(), [batch])
+
+
+def test_the_evaluate_module_loads_from_the_package_offline_and_equals_corpus_scores(tmp_path):
+    """`evaluate.load` of the shipped module file, in a process with the Hub switched off."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import json, sys
+import evaluate
+from hf_attention_zoo.translation_metrics import EVALUATE_MODULE, load_translation_metric
+metric = load_translation_metric(cache_dir=sys.argv[1])
+assert isinstance(metric, evaluate.EvaluationModule), type(metric)
+print(json.dumps(metric.compute(predictions=["a small dog runs .", "two men"], references=["a small dog runs .", "two women"])))
+"""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_EVALUATE_OFFLINE="1",
+               HF_HOME=str(tmp_path / "hf_home"))
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "cache")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = corpus_scores(["a small dog runs .", "two men"], ["a small dog runs .", "two women"])
+    assert scores.pop("exact_match") == 0.5
+    assert scores == expected

@@ -33,7 +33,7 @@ def test_train_evaluate_translate_push_and_load_from_the_hub(tmp_path, local_hub
     card = front_matter((run / "README.md").read_text())
     assert card["library_name"] == "transformers" and "custom_code" in card["tags"]
 
-    run_child(RUN_SCRIPT, [script("evaluate.py"), "--model", run, "--num_beams", "2"], env=env, cwd=tmp_path)
+    run_child(RUN_SCRIPT, [script("evaluate_model.py"), "--model", run, "--num_beams", "2"], env=env, cwd=tmp_path)
     report = json.loads((run / "eval_test.json").read_text())
     assert report["sentences"] == 24 and report["decoding"]["num_beams"] == 2
     assert set(report["results"]) >= {"sacrebleu", "chrf", "bleu_lowercase_tokenized", "perplexity"}

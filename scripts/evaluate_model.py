@@ -2,10 +2,10 @@
 lowercased tokenized BLEU of older papers, and teacher-forced perplexity without label smoothing. The hypotheses are
 saved next to the scores, and a local model folder's card gets the results.
 
-    python scripts/evaluate.py --model runs/dates
-    python scripts/evaluate.py --model runs/multi30k-transformer --split test --num_beams 5 --length_penalty 0.6
-    python scripts/evaluate.py --model runs/multi30k-transformer --split test_2017
-    python scripts/evaluate.py --model <user>/<repo> --dataset ../shared/data/multi30k   # a Hub model
+    python scripts/evaluate_model.py --model runs/dates
+    python scripts/evaluate_model.py --model runs/multi30k-transformer --split test --num_beams 5 --length_penalty 0.6
+    python scripts/evaluate_model.py --model runs/multi30k-transformer --split test_2017
+    python scripts/evaluate_model.py --model <user>/<repo> --dataset ../shared/data/multi30k   # a Hub model
 
 The data comes from the `zoo_task.json` that scripts/train.py saved with the model (the same corpus, languages and
 length limits); `--dataset`, `--source_lang`, `--target_lang` override it.
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> dict:
     if local and args.update_model_card:
         update_model_card(
             folder, results={args.split: results}, signatures=scores["signatures"],
-            evaluation=(f"`scripts/evaluate.py --split {args.split}`: beam {report['decoding']['num_beams']}, length "
+            evaluation=(f"`scripts/evaluate_model.py --split {args.split}`: beam {report['decoding']['num_beams']}, length "
                         f"penalty {report['decoding']['length_penalty']}; perplexity is teacher-forced, without label "
                         "smoothing."),
         )
