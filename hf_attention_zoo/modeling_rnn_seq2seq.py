@@ -285,7 +285,8 @@ class RNNSeq2SeqPreTrainedModel(ZooPreTrainedMixin, PreTrainedModel):
             if module.padding_idx is not None:
                 init.zeros_(module.weight[module.padding_idx])
 
-    def _supports_default_dynamic_cache(self) -> bool:
+    @classmethod
+    def _supports_default_dynamic_cache(cls) -> bool:
         # generate() would pre-build an attention KV cache (EncoderDecoderCache) that a recurrent decoder cannot
         # use; returning False makes it pass None, and the model starts its own RNNDecoderCache on the first step.
         return False
