@@ -1,41 +1,46 @@
 """hf_attention_zoo: the classic attention models as first-class Hugging Face transformers models.
 
-Importing the package registers every config and model with AutoConfig, AutoModel and AutoModelForSeq2SeqLM.
+Importing the package registers every family of `registry.FAMILIES` with AutoConfig, AutoModel and the family's
+head Auto class (AutoModelForSeq2SeqLM), and for saving with remote code.
+
+Where things live: `models/` is the code every saved model folder carries (nothing else); `data/`, `training/`,
+`generation/`, `evaluation/`, `export/` and `hub/` are the tools around it; `registry.py` describes each family once.
 """
 
-from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+import transformers
+from transformers import AutoConfig, AutoModel
 
-from .configuration_rnn_seq2seq import RNN_PRESETS, RNNSeq2SeqConfig
-from .modeling_rnn_seq2seq import RNNSeq2SeqForConditionalGeneration, RNNSeq2SeqModel, RNNSeq2SeqPreTrainedModel
-from .rnn_cache import RNNDecoderCache
-from .configuration_transformer import TransformerSeq2SeqConfig
-from .learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
-from .modeling_transformer import (
+from .models.configuration_rnn_seq2seq import RNN_PRESETS, RNNSeq2SeqConfig
+from .models.configuration_transformer import TRANSFORMER_PRESETS, TransformerSeq2SeqConfig
+from .models.modeling_rnn_seq2seq import RNNSeq2SeqForConditionalGeneration, RNNSeq2SeqModel, RNNSeq2SeqPreTrainedModel
+from .models.modeling_transformer import (
     TransformerSeq2SeqForConditionalGeneration,
     TransformerSeq2SeqModel,
     TransformerSeq2SeqPreTrainedModel,
 )
+from .models.rnn_cache import RNNDecoderCache
+from .registry import FAMILIES
+from .training.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
 
-for config_class, base_class, lm_class in (
-    (RNNSeq2SeqConfig, RNNSeq2SeqModel, RNNSeq2SeqForConditionalGeneration),
-    (TransformerSeq2SeqConfig, TransformerSeq2SeqModel, TransformerSeq2SeqForConditionalGeneration),
-):
-    AutoConfig.register(config_class.model_type, config_class)
-    AutoModel.register(config_class, base_class)
-    AutoModelForSeq2SeqLM.register(config_class, lm_class)
+for _family in FAMILIES.values():
+    AutoConfig.register(_family.config_class.model_type, _family.config_class)
+    AutoModel.register(_family.config_class, _family.base_model_class)
+    getattr(transformers, _family.auto_class).register(_family.config_class, _family.head_class)
     # save_pretrained then copies the model code and writes auto_map, for trust_remote_code loading
-    config_class.register_for_auto_class()
-    base_class.register_for_auto_class("AutoModel")
-    lm_class.register_for_auto_class("AutoModelForSeq2SeqLM")
-del config_class, base_class, lm_class
+    _family.config_class.register_for_auto_class()
+    _family.base_model_class.register_for_auto_class("AutoModel")
+    _family.head_class.register_for_auto_class(_family.auto_class)
+del _family
 
 __all__ = [
+    "FAMILIES",
     "RNN_PRESETS",
     "RNNSeq2SeqConfig",
     "RNNSeq2SeqPreTrainedModel",
     "RNNSeq2SeqModel",
     "RNNSeq2SeqForConditionalGeneration",
     "RNNDecoderCache",
+    "TRANSFORMER_PRESETS",
     "TransformerSeq2SeqConfig",
     "TransformerSeq2SeqPreTrainedModel",
     "TransformerSeq2SeqModel",

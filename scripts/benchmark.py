@@ -316,7 +316,7 @@ def transformer_training(args, sizes: Sizes) -> dict:
 
 def ctranslate2_translators(marian: MarianMTModel, zoo, folder: Path) -> tuple[dict, list[str]]:
     """CTranslate2 translators of the Marian model (ctranslate2's TransformersConverter) and, where
-    `hf_attention_zoo.ctranslate2_export` exists, of the zoo model. Returns {name: (translator, vocabulary)}
+    `hf_attention_zoo.export.ctranslate2_export` exists, of the zoo model. Returns {name: (translator, vocabulary)}
     and the reasons for anything skipped (an optional contender that fails to convert is reported, not fatal)."""
     try:
         import ctranslate2
@@ -361,11 +361,11 @@ def convert_marian(marian: MarianMTModel, folder: Path) -> tuple[Path, list[str]
 
 
 def export_zoo(zoo, folder: Path) -> tuple[Path, list[str]]:
-    """The package's exporter (`hf_attention_zoo.ctranslate2_export`), from a saved folder with a tokenizer."""
+    """The package's exporter (`hf_attention_zoo.export.ctranslate2_export`), from a saved folder with a tokenizer."""
     try:
-        from hf_attention_zoo.ctranslate2_export import export_to_ctranslate2
+        from hf_attention_zoo.export.ctranslate2_export import export_to_ctranslate2
     except ImportError as error:
-        raise ImportError(f"hf_attention_zoo.ctranslate2_export is not available ({error})") from error
+        raise ImportError(f"hf_attention_zoo.export.ctranslate2_export is not available ({error})") from error
     zoo.save_pretrained(folder / "zoo")
     placeholder_tokenizer().save_pretrained(folder / "zoo")  # the exporter takes the token strings from it
     export_to_ctranslate2(folder / "zoo", folder / "zoo-ct2", force=True)
@@ -378,7 +378,7 @@ def placeholder_tokenizer():
     from tokenizers.models import WordLevel
     from transformers import PreTrainedTokenizerFast
 
-    from hf_attention_zoo.subword_tokenizer import SPECIAL_TOKENS
+    from hf_attention_zoo.data.subword_tokenizer import SPECIAL_TOKENS
 
     vocabulary = {token: i for i, token in enumerate(SPECIAL_TOKENS.values())}
     return PreTrainedTokenizerFast(tokenizer_object=Tokenizer(WordLevel(vocabulary, SPECIAL_TOKENS["unk_token"])),

@@ -6,7 +6,7 @@
   or Luong ("general", no input feeding, arXiv:1508.04025) attention, plus a greedy loop and a beam-search loop.
 
 They are baselines written from the papers, not copies of hf_attention_zoo: each has the parameter shapes of the zoo
-configuration it is timed against (so the counts match; `tests/test_benchmark.py` checks them) and none of the
+configuration it is timed against (so the counts match; `tests/scripts/test_benchmark.py` checks them) and none of the
 generality (no padding-aware packing, no cache object, no stopping at </s>: decoding always runs a fixed number
 of steps with </s> banned, as `generate(min_new_tokens=n, max_new_tokens=n)` does).
 """

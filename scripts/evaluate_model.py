@@ -23,10 +23,10 @@ from huggingface_hub import snapshot_download
 from torch.utils.data import DataLoader
 from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, HfArgumentParser
 
-from hf_attention_zoo.model_card import update_model_card
-from hf_attention_zoo.subword_tokenizer import tokenize_translation_dataset
-from hf_attention_zoo.translation_metrics import corpus_scores, teacher_forced_perplexity
-from hf_attention_zoo.translation_task import load_task, load_translation_task
+from hf_attention_zoo.hub.model_card import update_model_card
+from hf_attention_zoo.data.subword_tokenizer import tokenize_translation_dataset
+from hf_attention_zoo.evaluation.translation_metrics import corpus_scores, teacher_forced_perplexity
+from hf_attention_zoo.data.translation_task import load_task, load_translation_task
 from translate import translate  # scripts/translate.py, next to this file
 
 

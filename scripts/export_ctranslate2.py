@@ -10,7 +10,7 @@ Then translate from Python (the exported folder holds the tokenizer(s) too; the 
 `generate(num_beams=4, length_penalty=0.6, early_stopping=True)` are in hf_attention_zoo/ctranslate2_export.py):
 
     import ctranslate2
-    from hf_attention_zoo.subword_tokenizer import load_tokenizers
+    from hf_attention_zoo.data.subword_tokenizer import load_tokenizers
     source_tokenizer, target_tokenizer = load_tokenizers("runs/dates-ct2")
     translator = ctranslate2.Translator("runs/dates-ct2", device="cpu")
     tokens = [source_tokenizer.convert_ids_to_tokens(ids) for ids in source_tokenizer(["Tuesday 9 May 1989"]).input_ids]
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-from hf_attention_zoo.ctranslate2_export import export_to_ctranslate2
+from hf_attention_zoo.export.ctranslate2_export import export_to_ctranslate2
 
 
 @dataclass

@@ -19,9 +19,9 @@ from pathlib import Path
 from huggingface_hub import HfApi
 from transformers import AutoModelForSeq2SeqLM, HfArgumentParser
 
-from hf_attention_zoo.model_card import update_model_card
-from hf_attention_zoo.subword_tokenizer import TARGET_TOKENIZER_SUBFOLDER, load_tokenizers
-from hf_attention_zoo.translation_task import TASK_FILE
+from hf_attention_zoo.hub.model_card import update_model_card
+from hf_attention_zoo.data.subword_tokenizer import TARGET_TOKENIZER_SUBFOLDER, load_tokenizers
+from hf_attention_zoo.data.translation_task import TASK_FILE
 
 # Besides what model.push_to_hub and tokenizer.push_to_hub write: the card, the task and the evaluation reports.
 EXTRA_FILES = ["README.md", TASK_FILE, "train_summary.json", "eval_*.json", f"{TARGET_TOKENIZER_SUBFOLDER}/*"]

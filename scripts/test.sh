@@ -7,7 +7,7 @@
 # Every stage must pass. Usage:
 #   bash scripts/test.sh                          # all three stages (about 15 minutes on a 2-core CPU)
 #   bash scripts/test.sh --stages lock -k rnn -x  # chosen stages; the other arguments go to pytest
-# Each stage also runs the cross-version remote-code tests (tests/test_cross_version.py), which save a model under
+# Each stage also runs the cross-version remote-code tests (tests/models/test_cross_version.py), which save a model under
 # this stage's transformers and load it under the other stages' (they skip where that environment is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."

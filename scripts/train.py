@@ -22,7 +22,7 @@ Data parallel on several processes (GPUs, or CPU with gloo); the logged loss doe
     accelerate launch --multi_gpu --num_processes 2 scripts/train.py --per_device_train_batch_size 32
 
 Every Seq2SeqTrainingArguments option works too (`--label_smoothing_factor 0.1`, `--bf16`, `--use_cpu`, ...); a
-flag given here wins over the family defaults in `FAMILY_TRAINING_ARGS`. Then:
+flag given here wins over the family's defaults (`training_defaults` in hf_attention_zoo/registry.py). Then:
 
     python scripts/evaluate_model.py --model runs/dates
     python scripts/translate.py --model runs/dates "Tuesday 9 May 1989"
@@ -30,13 +30,11 @@ flag given here wins over the family defaults in `FAMILY_TRAINING_ARGS`. Then:
 """
 
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from transformers import (
     AutoModelForSeq2SeqLM,
     DataCollatorForSeq2Seq,
@@ -47,12 +45,12 @@ from transformers import (
     set_seed,
 )
 
-from hf_attention_zoo.checkpoints import resolve_resume_checkpoint
-from hf_attention_zoo.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
-from hf_attention_zoo.model_arguments import ModelArguments, build_model_config
-from hf_attention_zoo.model_card import save_model_card
-from hf_attention_zoo.translation_metrics import generation_metrics
-from hf_attention_zoo.translation_task import (
+from hf_attention_zoo.training.checkpoints import resolve_resume_checkpoint
+from hf_attention_zoo.training.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
+from hf_attention_zoo.training.model_arguments import ModelArguments, build_model_config
+from hf_attention_zoo.training.recipe import cpu_processes, family_training_flags, format_seconds, save_training_card
+from hf_attention_zoo.evaluation.translation_metrics import generation_metrics
+from hf_attention_zoo.data.translation_task import (
     DataArguments,
     model_card_fields,
     prepare_translation_task,
@@ -75,17 +73,6 @@ COMMON_TRAINING_ARGS = [
     "--ddp_find_unused_parameters", "false",
     "--seed", "0",
 ]
-# Defaults of each family, before the command line's own flags (a later flag wins).
-FAMILY_TRAINING_ARGS = {
-    "rnn": ["--num_train_epochs", "3", "--learning_rate", "2e-3", "--warmup_steps", "50"],
-    # §5.3-5.4: Adam(0.9, 0.98, 1e-9), the inverse-square-root schedule (learning_rate 1.0 = the paper's rates),
-    # label smoothing 0.1. Deviation from paper: 400 warm-up steps instead of 4000 (the built-in task trains
-    # ~1000 steps); pass --warmup_steps 4000 for the paper's.
-    "transformer": ["--num_train_epochs", "3", "--learning_rate", "1.0", "--warmup_steps", "400",
-                    "--adam_beta2", "0.98", "--adam_epsilon", "1e-9", "--label_smoothing_factor", "0.1"],
-}
-
-
 @dataclass
 class RunArguments:
     early_stopping_patience: int = field(
@@ -110,21 +97,12 @@ class PaperScheduleTrainer(Seq2SeqTrainer):
 def parse_arguments(argv: list[str]):
     """Parse the command line over the defaults of the chosen family."""
     family = HfArgumentParser(ModelArguments).parse_known_args(args=argv)[0].family
-    # Several processes without a GPU (torchrun on CPU): accelerate only sets up gloo data parallel with use_cpu.
-    cpu_processes = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
     parser = HfArgumentParser((ModelArguments, DataArguments, RunArguments, Seq2SeqTrainingArguments))
     model_args, data_args, run_args, training_args = parser.parse_args_into_dataclasses(
-        args=COMMON_TRAINING_ARGS + FAMILY_TRAINING_ARGS[family] + ["--use_cpu", str(cpu_processes)] + argv
+        args=COMMON_TRAINING_ARGS + family_training_flags(family) + ["--use_cpu", str(cpu_processes())] + argv
     )
-    if model_args.lr_schedule == "paper" and model_args.family != "transformer":
-        raise ValueError("--lr_schedule paper is the Transformer's (it scales with d_model); use --lr_schedule trainer.")
     training_args.generation_max_length = training_args.generation_max_length or data_args.max_target_length
     return model_args, data_args, run_args, training_args
-
-
-def format_seconds(seconds: float) -> str:
-    minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def main(argv: list[str]) -> dict:
@@ -168,11 +146,9 @@ def main(argv: list[str]) -> dict:
     trainer.save_model(str(output_dir))
     if trainer.is_world_process_zero():
         save_task(output_dir, data_args, source_tokenizer, target_tokenizer)
-        save_model_card(
-            output_dir, config=model.config, repo_id=str(output_dir), num_parameters=model.num_parameters(),
-            **model_card_fields(data_args),
-            command="python scripts/train.py " + " ".join(argv),
-            training={
+        save_training_card(
+            output_dir, model, "train.py", argv, model_card_fields(data_args), seconds=seconds,
+            processes=training_args.world_size, rows={
                 "training pairs": len(tokenized["train"]),
                 "epochs": round(train_result.metrics.get("epoch", 0), 2),
                 "optimizer updates": trainer.state.global_step,
@@ -186,8 +162,6 @@ def main(argv: list[str]) -> dict:
                 "validation decoding": f"beam {training_args.generation_num_beams}"
                 if (training_args.generation_num_beams or 1) > 1 else "greedy",
                 "best checkpoint": f"highest validation BLEU ({trainer.state.best_model_checkpoint})",
-                "processes": training_args.world_size,
-                "wall time": format_seconds(seconds),
             },
             results=results,
         )

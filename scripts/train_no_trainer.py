@@ -21,7 +21,6 @@ resuming an interrupted run from the last complete one, with the same losses and
 
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -30,17 +29,16 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import set_seed
-from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, HfArgumentParser, get_scheduler
 
-from hf_attention_zoo.checkpoints import resolve_resume_checkpoint
-from hf_attention_zoo.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
-from hf_attention_zoo.model_arguments import ModelArguments, build_model_config
-from hf_attention_zoo.model_card import save_model_card
-from hf_attention_zoo.translation_metrics import corpus_scores
-from hf_attention_zoo.translation_task import (
+from hf_attention_zoo.training.checkpoints import resolve_resume_checkpoint
+from hf_attention_zoo.training.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
+from hf_attention_zoo.training.model_arguments import ModelArguments, build_model_config
+from hf_attention_zoo.training.recipe import cpu_processes, family_training_default, save_training_card
+from hf_attention_zoo.evaluation.translation_metrics import corpus_scores
+from hf_attention_zoo.data.translation_task import (
     DataArguments,
     model_card_fields,
     prepare_translation_task,
@@ -56,12 +54,13 @@ class LoopArguments:
     per_device_train_batch_size: int = field(default=64, metadata={"help": "Sentence pairs per process and step."})
     per_device_eval_batch_size: int = field(default=128, metadata={"help": "Sentence pairs per process when decoding."})
     learning_rate: float | None = field(
-        default=None, metadata={"help": "Peak rate (default 2e-3), or with --lr_schedule paper the factor on §5.3's "
-                                        "rates (default 1.0)."}
+        default=None, metadata={"help": "Peak rate, or with --lr_schedule paper the factor on §5.3's rates (default: "
+                                        "the family's, in hf_attention_zoo/registry.py)."}
     )
-    warmup_steps: int | None = field(default=None, metadata={"help": "Warm-up updates (default 50; paper: 400)."})
+    warmup_steps: int | None = field(default=None, metadata={"help": "Warm-up updates (default: the family's)."})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
-    label_smoothing: float | None = field(default=None, metadata={"help": "ε_ls (default 0.1 Transformer, 0 RNN)."})
+    label_smoothing: float | None = field(default=None, metadata={"help": "ε_ls (default: the family's; 0.1 for the "
+                                                                          "Transformer, §5.4)."})
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping norm (0: none)."})
     num_beams: int = field(default=1, metadata={"help": "Beams when decoding the validation split."})
     early_stopping_patience: int = field(default=3, metadata={"help": "Epochs without a better BLEU before stopping."})
@@ -76,12 +75,6 @@ class LoopArguments:
 
 # Written last into every checkpoint folder: the loop's own state. A folder without it is incomplete.
 LOOP_STATE = "loop_state.json"
-
-
-def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float) -> torch.Tensor:
-    """Summed (not averaged) token cross-entropy with label smoothing (§5.4), over labels != -100."""
-    return nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100,
-                                       reduction="sum", label_smoothing=label_smoothing)
 
 
 def decode_split(accelerator, model, loader, target_tokenizer, num_beams: int, max_length: int) -> list[str]:
@@ -113,16 +106,14 @@ def main(argv: list[str]) -> dict:
     parser = HfArgumentParser((ModelArguments, DataArguments, LoopArguments))
     model_args, data_args, args = parser.parse_args_into_dataclasses(args=argv)
     paper_schedule = model_args.lr_schedule == "paper"
-    if paper_schedule and model_args.family != "transformer":
-        raise ValueError("--lr_schedule paper is the Transformer's (it scales with d_model); use --lr_schedule trainer.")
-    learning_rate = args.learning_rate or (1.0 if paper_schedule else 2e-3)
-    warmup_steps = args.warmup_steps or (400 if paper_schedule else 50)
-    label_smoothing = args.label_smoothing if args.label_smoothing is not None else (
-        0.1 if model_args.family == "transformer" else 0.0)
-    # Several processes without a GPU (torchrun on CPU): accelerate only sets up gloo data parallel with cpu=True.
+    family = model_args.family
+    learning_rate = family_training_default(family, "learning_rate", args.learning_rate)
+    warmup_steps = family_training_default(family, "warmup_steps", args.warmup_steps)
+    label_smoothing = family_training_default(family, "label_smoothing_factor", args.label_smoothing)
+    betas = (0.9, family_training_default(family, "adam_beta2"))
+    eps = family_training_default(family, "adam_epsilon")
     # The seedable sampler shuffles epoch e with seed + e, so a resumed run sees the batches an unstopped one sees.
-    accelerator = Accelerator(cpu=not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1,
-                              dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
+    accelerator = Accelerator(cpu=cpu_processes(), dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
     set_seed(args.seed)
     started = time.time()
 
@@ -135,7 +126,6 @@ def main(argv: list[str]) -> dict:
                               generator=torch.Generator().manual_seed(args.seed))
     eval_loader = DataLoader(tokenized["validation"].remove_columns("labels"), collate_fn=collator,
                              batch_size=args.per_device_eval_batch_size)
-    betas, eps = ((0.9, 0.98), 1e-9) if paper_schedule else ((0.9, 0.999), 1e-8)  # §5.3 Adam settings
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, betas=betas, eps=eps,
                                   weight_decay=args.weight_decay)
     # Updates per epoch after sharding: every process takes its own batches of the global batch.
@@ -168,11 +158,12 @@ def main(argv: list[str]) -> dict:
         for batch in batches:
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                            decoder_input_ids=batch["decoder_input_ids"]).logits
-            loss_sum = token_loss_sum(logits, batch["labels"], label_smoothing)
             # Normalise by the label tokens of the GLOBAL batch; DDP averages gradients over processes, so scale
             # back up by their number: the update is then that of one process seeing the whole global batch.
             global_tokens = accelerator.reduce(batch["labels"].ne(-100).sum(), reduction="sum")
-            accelerator.backward(loss_sum / global_tokens * accelerator.num_processes)
+            loss = accelerator.unwrap_model(model).token_cross_entropy(
+                logits, batch["labels"], global_tokens / accelerator.num_processes, label_smoothing)
+            accelerator.backward(loss)
             if args.max_grad_norm:
                 accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
             optimizer.step()
@@ -180,7 +171,7 @@ def main(argv: list[str]) -> dict:
             optimizer.zero_grad()
             step += 1
             batches_done += 1
-            losses.append((accelerator.reduce(loss_sum.detach(), reduction="sum") / global_tokens).item())
+            losses.append((accelerator.reduce(loss.detach(), reduction="sum") / accelerator.num_processes).item())
             progress.update(1)
             if step % args.logging_steps == 0 or step == max_steps:
                 history.append({"step": step, "loss": sum(losses) / len(losses), "lr": scheduler.get_last_lr()[0]})
@@ -217,16 +208,13 @@ def main(argv: list[str]) -> dict:
                "seconds": round(seconds, 1), "output_dir": str(output_dir)}
     if accelerator.is_main_process:
         save_task(output_dir, data_args, source_tokenizer, target_tokenizer)
-        config = accelerator.unwrap_model(model).config
-        save_model_card(
-            output_dir, config=config, repo_id=str(output_dir),
-            num_parameters=accelerator.unwrap_model(model).num_parameters(), **model_card_fields(data_args),
-            command="python scripts/train_no_trainer.py " + " ".join(argv),
-            training={"training pairs": len(tokenized["train"]), "optimizer updates": step,
-                      "global batch size": args.per_device_train_batch_size * accelerator.num_processes,
-                      "label smoothing": label_smoothing, "processes": accelerator.num_processes,
-                      "validation decoding": "greedy" if args.num_beams == 1 else f"beam {args.num_beams}",
-                      "wall time": f"{seconds:.0f} s"},
+        save_training_card(
+            output_dir, accelerator.unwrap_model(model), "train_no_trainer.py", argv, model_card_fields(data_args),
+            seconds=seconds, processes=accelerator.num_processes,
+            rows={"training pairs": len(tokenized["train"]), "optimizer updates": step,
+                  "global batch size": args.per_device_train_batch_size * accelerator.num_processes,
+                  "label smoothing": label_smoothing,
+                  "validation decoding": "greedy" if args.num_beams == 1 else f"beam {args.num_beams}"},
             results={"validation": {"sacrebleu": best_scores["sacrebleu"], "chrf": best_scores["chrf"]}},
             signatures={name: best_scores["signatures"][name] for name in ("sacrebleu", "chrf")},
         )

@@ -15,7 +15,7 @@ Why no `transformers.pipeline`: transformers 5 removed the "translation" and "te
 (`pipeline("translation", ...)` raises KeyError, see MIGRATION_GUIDE_V5.md#pipelines), and "text-generation"
 loads only `AutoModelForCausalLM`. So this script batches, calls `model.generate()` and decodes itself, which is also
 what separate vocabularies need: generated ids are decoded with the target tokenizer saved in `target_tokenizer/`
-next to the model (`hf_attention_zoo.subword_tokenizer.save_tokenizers`), never with the source tokenizer.
+next to the model (`hf_attention_zoo.data.subword_tokenizer.save_tokenizers`), never with the source tokenizer.
 
 By default the model classes come from the installed hf_attention_zoo. `--trust_remote_code true` loads the model
 code saved with the model instead (the folder's or Hub repo's `modeling_*.py`) and does not import the package, so
@@ -38,7 +38,7 @@ from transformers import (
 )
 from transformers.utils import has_file
 
-# The saved-folder layout of hf_attention_zoo.subword_tokenizer.TARGET_TOKENIZER_SUBFOLDER (a test checks they agree),
+# The saved-folder layout of hf_attention_zoo.data.subword_tokenizer.TARGET_TOKENIZER_SUBFOLDER (a test checks they agree),
 # written out so that --trust_remote_code runs without the package.
 TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from local_hub import local_hub  # noqa: F401  (the Hub on 127.0.0.1 of test_local_hub.py)
-from fresh_process import without_package
+from support.local_hub import local_hub  # noqa: F401  (the Hub on 127.0.0.1 of test_local_hub.py)
+from support.fresh_process import without_package
 
 # A child process that cannot import hf_attention_zoo (even though it is installed here) loads a saved folder
 # through remote code, runs a forward pass and generate(), and saves what it got.

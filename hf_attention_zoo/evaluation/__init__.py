@@ -1,0 +1,1 @@
+"""Evaluation: translation metrics (sacreBLEU, chrF, perplexity), also as an `evaluate` module."""

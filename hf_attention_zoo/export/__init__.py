@@ -1,0 +1,1 @@
+"""Export to other inference engines (CTranslate2)."""

@@ -1,0 +1,1 @@
+"""The Hub: model cards rendered from the templates in model_cards/."""
