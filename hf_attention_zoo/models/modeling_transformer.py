@@ -495,13 +495,13 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
         )
         return output if return_dict else output.to_tuple()
 
-    def _reorder_cache(self, past_key_values: EncoderDecoderCache, beam_idx: torch.Tensor) -> EncoderDecoderCache:
-        """Beam search's cache hook (transformers 5 calls `model._reorder_cache` when a model defines it, else
-        `cache.reorder_cache`): reorder the self-attention cache only. generate() repeats each source's encoder
-        output for its beams and `beam_idx` moves rows only among the beams of one source, so the cross-attention
-        keys/values it would reorder are equal rows; skipping them saves two copies per layer and step."""
-        past_key_values.self_attention_cache.reorder_cache(beam_idx)
-        return past_key_values
+    def _reorder_cache(self, cache: EncoderDecoderCache, beam_idx: torch.Tensor) -> EncoderDecoderCache:
+        """The beam-reorder seam (`ZooSeq2SeqLMMixin._reorder_cache`), specialised: reorder the self-attention cache
+        only. generate() repeats each source's encoder output for its beams and `beam_idx` moves rows only among the
+        beams of one source, so the cross-attention keys/values it would reorder are equal rows; skipping them saves
+        two copies per layer and step."""
+        cache.self_attention_cache.reorder_cache(beam_idx)
+        return cache
 
 
 __all__ = [

@@ -98,6 +98,14 @@ class ZooSeq2SeqLMMixin:
             num_items_in_batch = num_items_in_batch.to(total.device)
         return total / num_items_in_batch
 
+    def _reorder_cache(self, cache, beam_idx: torch.Tensor):
+        """The one beam-reorder seam of every family: keep the cache rows of the hypotheses beam search selected.
+        transformers' beam search calls `model._reorder_cache(cache, beam_idx)` (5.23 and 5.24), and so can search
+        code of one's own, whatever the family. By default the cache reorders itself (`cache.reorder_cache`); a
+        family overrides this where it knows better (the Transformer reorders its self-attention cache only)."""
+        cache.reorder_cache(beam_idx)
+        return cache
+
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()
 

@@ -10,7 +10,6 @@ not a skip.
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest

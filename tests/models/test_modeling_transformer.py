@@ -182,17 +182,3 @@ def test_config_auto_map_names_the_three_auto_classes(tmp_path):
     assert (tmp_path / "modeling_transformer.py").exists() and (tmp_path / "transformer_attention.py").exists()
 
 
-def test_remote_code_load_in_a_fresh_process_gives_identical_outputs(tmp_path, load_through_remote_code):
-    model = tiny_model(position_embedding_type="relative")
-    folder = tmp_path / "saved"
-    model.save_pretrained(folder)
-    input_ids, attention_mask = source_batch()
-    forward_inputs = {"input_ids": input_ids, "attention_mask": attention_mask,
-                      "decoder_input_ids": torch.randint(3, 99, (3, 4))}
-    generate_inputs = {"input_ids": input_ids, "attention_mask": attention_mask, "num_beams": 2,
-                       "max_new_tokens": 6}
-    remote = load_through_remote_code(folder, forward_inputs, generate_inputs)
-    with torch.no_grad():
-        assert_close(remote["logits"], model(**forward_inputs).logits)
-        assert torch.equal(remote["sequences"], model.generate(**generate_inputs))
-    assert remote["module"].startswith("transformers_modules") and remote["zoo_modules"] == []

@@ -1,0 +1,2 @@
+"""Generation tools around `generate()`: teacher-forced scoring of given outputs (scoring), translation of texts
+(translate)."""
