@@ -8,7 +8,8 @@ Where things live: `models/` is the code every saved model folder carries (nothi
 """
 
 import transformers
-from transformers import AutoConfig, AutoModel
+from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .models.configuration_rnn_seq2seq import RNN_PRESETS, RNNSeq2SeqConfig
 from .models.configuration_transformer import TRANSFORMER_PRESETS, TransformerSeq2SeqConfig
@@ -18,6 +19,8 @@ from .models.modeling_transformer import (
     TransformerSeq2SeqModel,
     TransformerSeq2SeqPreTrainedModel,
 )
+from .models.pipeline_translation import TASK as TRANSLATION_TASK
+from .models.pipeline_translation import ZooTranslationPipeline
 from .models.rnn_cache import RNNDecoderCache
 from .registry import FAMILIES
 from .training.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
@@ -31,6 +34,10 @@ for _family in FAMILIES.values():
     _family.base_model_class.register_for_auto_class("AutoModel")
     _family.head_class.register_for_auto_class(_family.auto_class)
 del _family
+# pipeline("zoo-translation", model=model, tokenizer=tokenizer) for models in memory; a saved folder names the
+# pipeline in its config, so pipeline(model=folder, trust_remote_code=True) finds it without the package.
+PIPELINE_REGISTRY.register_pipeline(TRANSLATION_TASK, pipeline_class=ZooTranslationPipeline,
+                                    pt_model=AutoModelForSeq2SeqLM, type="text")
 
 __all__ = [
     "FAMILIES",
@@ -45,5 +52,7 @@ __all__ = [
     "TransformerSeq2SeqPreTrainedModel",
     "TransformerSeq2SeqModel",
     "TransformerSeq2SeqForConditionalGeneration",
+    "TRANSLATION_TASK",
+    "ZooTranslationPipeline",
     "get_inverse_sqrt_schedule_with_warmup",
 ]

@@ -25,9 +25,9 @@ from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, HfArgume
 
 from hf_attention_zoo.hub.model_card import update_model_card
 from hf_attention_zoo.data.subword_tokenizer import tokenize_translation_dataset
+from hf_attention_zoo.generation.translate import translate
 from hf_attention_zoo.evaluation.translation_metrics import corpus_scores, teacher_forced_perplexity
 from hf_attention_zoo.data.translation_task import load_task, load_translation_task
-from translate import translate  # scripts/translate.py, next to this file
 
 
 @dataclass
@@ -64,8 +64,8 @@ def main(argv: list[str]) -> dict:
     model = AutoModelForSeq2SeqLM.from_pretrained(folder).to(args.device).eval()
 
     started = time.time()
-    hypotheses = translate(model, tokenizer, target_tokenizer, sources, args.batch_size, args.num_beams,
-                           args.max_new_tokens, args.length_penalty)
+    hypotheses = translate(model, tokenizer, target_tokenizer, sources, args.batch_size, num_beams=args.num_beams,
+                           max_new_tokens=args.max_new_tokens, length_penalty=args.length_penalty)
     seconds = time.time() - started
     scores = corpus_scores(hypotheses, references)
     tokenized = tokenize_translation_dataset(

@@ -11,16 +11,11 @@ output has one line per input line, in order, printed or written to `--output_fi
 line gives an empty output line without reaching the model, so the output stays aligned with the input file (what
 scoring against a reference file needs) and the model does not invent a sentence for nothing.
 
-Why no `transformers.pipeline`: transformers 5 removed the "translation" and "text2text-generation" tasks
-(`pipeline("translation", ...)` raises KeyError, see MIGRATION_GUIDE_V5.md#pipelines), and "text-generation"
-loads only `AutoModelForCausalLM`. So this script batches, calls `model.generate()` and decodes itself, which is also
-what separate vocabularies need: generated ids are decoded with the target tokenizer saved in `target_tokenizer/`
-next to the model (`hf_attention_zoo.data.subword_tokenizer.save_tokenizers`), never with the source tokenizer.
-
-By default the model classes come from the installed hf_attention_zoo. `--trust_remote_code true` loads the model
-code saved with the model instead (the folder's or Hub repo's `modeling_*.py`) and does not import the package, so
-the script then runs where only transformers is installed. (transformers 5.23 prefers a class registered with the
-Auto classes, which importing the package does, to the saved code even when trust_remote_code=True.)
+The translation itself is the library's `hf_attention_zoo.generation.translate` (length-sorted batches through the
+zoo's translation pipeline; with separate vocabularies the output is decoded with the target tokenizer saved in
+`target_tokenizer/`). `--trust_remote_code true` instead runs `transformers.pipeline(model=..., trust_remote_code=True)`:
+the model code and the pipeline saved with the model (`pipeline_translation.py`), without importing the package, so
+the script then runs where only transformers is installed.
 """
 
 import sys
@@ -29,18 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 import torch
-from transformers import (
-    AutoModelForSeq2SeqLM,
-    AutoTokenizer,
-    HfArgumentParser,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-)
-from transformers.utils import has_file
-
-# The saved-folder layout of hf_attention_zoo.data.subword_tokenizer.TARGET_TOKENIZER_SUBFOLDER (a test checks they agree),
-# written out so that --trust_remote_code runs without the package.
-TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
+from transformers import HfArgumentParser
 
 
 @dataclass
@@ -97,91 +81,30 @@ def read_sources(arguments: TranslateArguments, texts: list[str], stdin: TextIO)
     return [line.rstrip("\n") for line in stdin]
 
 
-def load_translator(
-    model_name_or_path: str, trust_remote_code: bool, device: str
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, PreTrainedTokenizerBase]:
-    """Load `(model, source_tokenizer, target_tokenizer)` from a folder or a Hub id.
+def main(argv: list[str], stdin: TextIO | None = None) -> list[str]:
+    arguments, texts = parse_arguments(argv)
+    sources = read_sources(arguments, texts, sys.stdin if stdin is None else stdin)
+    generate_kwargs = {"num_beams": arguments.num_beams, "max_new_tokens": arguments.max_new_tokens}
+    if arguments.trust_remote_code:
+        # The saved model code and pipeline (the folder's or Hub repo's), without the package.
+        from transformers import pipeline
 
-    With a joint vocabulary both tokenizers are the same object; with separate vocabularies the target tokenizer
-    is the one in the `target_tokenizer/` subfolder (checked locally or on the Hub). Without `trust_remote_code`
-    this imports hf_attention_zoo, which registers its classes; with it, the saved code is used only if nothing
-    in the process has imported the package (see the module docstring).
-    """
-    path = Path(model_name_or_path)
-    # A Hub id is "name" or "owner/name"; anything else that does not exist is a mistyped folder, and saying so
-    # beats transformers' attempt to download it from the Hub.
-    looks_like_a_path = model_name_or_path.startswith((".", "/", "~")) or model_name_or_path.count("/") > 1
-    if path.is_dir() and not (path / "config.json").is_file():
-        raise FileNotFoundError(
-            f"--model {model_name_or_path}: the folder has no config.json; pass a folder written by "
-            "model.save_pretrained or Trainer.save_model."
-        )
-    if not path.exists() and looks_like_a_path:
-        raise FileNotFoundError(f"--model {model_name_or_path}: no such folder (a Hub id has the form owner/name).")
-
-    if not trust_remote_code:
+        translator = pipeline(model=arguments.model, trust_remote_code=True, device=arguments.device)
+        generate_kwargs = {name: value for name, value in generate_kwargs.items() if value is not None}
+        results = translator(sources, batch_size=arguments.batch_size, **generate_kwargs) if sources else []
+        translations = [result["translation_text"] for result in results]
+    else:
         try:
-            import hf_attention_zoo  # noqa: F401  (registers the zoo models with the Auto classes)
+            from hf_attention_zoo.generation.translate import load_translator, translate
         except ImportError as error:
             raise ImportError(
                 f"hf_attention_zoo cannot be imported ({error}); install it (pip install -e .) or pass "
                 "--trust_remote_code true to run the model code saved with the model."
             ) from error
-    model = AutoModelForSeq2SeqLM.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)
-    # AutoTokenizer reads the config too, whose auto_map names the saved code: without the flag it would ask
-    # on stdin whether to run it.
-    source_tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, trust_remote_code=trust_remote_code)
-    target_tokenizer = source_tokenizer
-    if has_file(model_name_or_path, f"{TARGET_TOKENIZER_SUBFOLDER}/tokenizer_config.json"):
-        target_tokenizer = AutoTokenizer.from_pretrained(
-            model_name_or_path, subfolder=TARGET_TOKENIZER_SUBFOLDER, trust_remote_code=trust_remote_code
-        )
-    return model.to(device).eval(), source_tokenizer, target_tokenizer
 
-
-def translate(
-    model: PreTrainedModel,
-    source_tokenizer: PreTrainedTokenizerBase,
-    target_tokenizer: PreTrainedTokenizerBase,
-    sources: list[str],
-    batch_size: int = 32,
-    num_beams: int | None = None,
-    max_new_tokens: int | None = None,
-    length_penalty: float | None = None,
-) -> list[str]:
-    """Translate `sources` with `model.generate()` in batches of `batch_size`, decoding with `target_tokenizer`.
-
-    Blank sources translate to "" without reaching the model. Sentences are batched in order of length, which
-    keeps padding small, and returned in the order given. `num_beams` / `max_new_tokens` / `length_penalty` left
-    at None take the model's `generation_config` values.
-    """
-    generate_kwargs = {name: value for name, value in (("num_beams", num_beams), ("max_new_tokens", max_new_tokens),
-                                                       ("length_penalty", length_penalty)) if value is not None}
-    translations = [""] * len(sources)
-    nonblank = [index for index, text in enumerate(sources) if text.strip()]
-    if not nonblank:  # the tokenizer cannot encode an empty list
-        return translations
-    encoded = source_tokenizer([sources[index] for index in nonblank])["input_ids"]
-    order = sorted(range(len(nonblank)), key=lambda position: len(encoded[position]))
-    for start in range(0, len(order), batch_size):
-        positions = order[start:start + batch_size]
-        batch = source_tokenizer.pad({"input_ids": [encoded[position] for position in positions]},
-                                     return_tensors="pt").to(model.device)
-        with torch.no_grad():
-            generated = model.generate(**batch, **generate_kwargs)
-        for position, text in zip(positions, target_tokenizer.batch_decode(generated, skip_special_tokens=True)):
-            translations[nonblank[position]] = text
-    return translations
-
-
-def main(argv: list[str], stdin: TextIO | None = None) -> list[str]:
-    arguments, texts = parse_arguments(argv)
-    sources = read_sources(arguments, texts, sys.stdin if stdin is None else stdin)
-    model, source_tokenizer, target_tokenizer = load_translator(
-        arguments.model, arguments.trust_remote_code, arguments.device
-    )
-    translations = translate(model, source_tokenizer, target_tokenizer, sources, arguments.batch_size,
-                             arguments.num_beams, arguments.max_new_tokens)
+        model, source_tokenizer, target_tokenizer = load_translator(arguments.model, arguments.device)
+        translations = translate(model, source_tokenizer, target_tokenizer, sources, arguments.batch_size,
+                                 **generate_kwargs)
     if arguments.output_file:
         Path(arguments.output_file).write_text("".join(f"{line}\n" for line in translations), encoding="utf-8")
     else:

@@ -13,13 +13,14 @@ from datasets import DatasetDict
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+from ..models.pipeline_translation import TARGET_TOKENIZER_SUBFOLDER  # re-exported: where save_tokenizers puts it
+
 # The ids the model configs use (fairseq's order): bos_token_id=0 (also decoder_start_token_id), pad_token_id=1,
 # eos_token_id=2, unk_token_id=3. pad is not 0 because transformers' beam search treats a pad id of 0 as missing
 # and fills finished hypotheses with eos instead. Every encoded sequence, source or target, ends with </s>; nothing is prepended (the model shifts
 # the labels right and starts the decoder with decoder_start_token_id).
 SPECIAL_TOKENS: dict[str, str] = {"bos_token": "<s>", "pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"}
 BOS_TOKEN_ID, PAD_TOKEN_ID, EOS_TOKEN_ID, UNK_TOKEN_ID = 0, 1, 2, 3  # the order of SPECIAL_TOKENS
-TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
 TokenizerModel = Literal["bpe", "char"]
 _MODELS: tuple[TokenizerModel, ...] = ("bpe", "char")
 # SentencePiece-style whitespace handling: a space becomes part of the next piece as "▁", so decoding is a plain

@@ -1,9 +1,11 @@
-"""What every zoo PreTrainedModel adds to transformers': a saved folder names all three Auto classes, a loaded model
-is bit-identical to the one saved, labels shift into decoder inputs, and resizing the vocabulary resizes the
-decoder's own embedding table too."""
+"""What every zoo PreTrainedModel adds to transformers': a saved folder names all three Auto classes and the zoo's
+translation pipeline, a loaded model is bit-identical to the one saved, labels shift into decoder inputs, and
+resizing the vocabulary resizes the decoder's own embedding table too."""
 
 import torch
 from torch import nn
+
+from .pipeline_translation import CUSTOM_PIPELINES
 
 
 class ZooPreTrainedMixin:
@@ -19,6 +21,9 @@ class ZooPreTrainedMixin:
         # transformers writes only the saved class's own `auto_map` entry; naming all three Auto classes lets the
         # folder (or a Hub repo made from it) load through any of them with trust_remote_code=True.
         self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **self.hub_auto_map}
+        # `pipeline(model=folder, trust_remote_code=True)` then finds the zoo's translation pipeline, whose file
+        # (pipeline_translation.py, imported above) is saved with the code.
+        self.config.custom_pipelines = CUSTOM_PIPELINES
         return super().save_pretrained(save_directory, **kwargs)
 
     @classmethod

@@ -131,10 +131,6 @@ def test_separate_vocabularies_decode_with_the_target_tokenizer(separate_vocabul
     assert translations != _expected(model, source_tokenizer, sources)  # the source vocabulary reads other text
 
 
-def test_target_tokenizer_folder_name_is_the_package_one():
-    assert translate_script.TARGET_TOKENIZER_SUBFOLDER == subword_tokenizer.TARGET_TOKENIZER_SUBFOLDER
-
-
 def test_missing_model_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such folder"):
         translate_script.main(["--model", str(tmp_path / "not-there"), "9 May 1989"])
