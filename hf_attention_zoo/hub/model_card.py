@@ -8,8 +8,12 @@ training, results, limitations and the papers' BibTeX (Vaswani et al. 2017, arXi
 import json
 import os
 import re
+import site
+import sys
+import sysconfig
 from pathlib import Path
 
+import jinja2
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import AutoConfig, PreTrainedConfig
@@ -19,7 +23,22 @@ from ..data.synthetic_dates import SOURCE_LANG as DATES_SOURCE_LANG
 from ..data.synthetic_dates import TARGET_LANG as DATES_TARGET_LANG
 from ..registry import family_of
 
-DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "model_cards"
+# The templates: the repository's top-level model_cards/ in a checkout (and an editable install); an installed wheel
+# carries them as data files under <prefix>/share/hf_attention_zoo/model_cards (setup.cfg's data_files).
+TEMPLATE_DIRS = [Path(__file__).resolve().parents[2] / "model_cards",
+                 *(Path(prefix) / "share" / "hf_attention_zoo" / "model_cards"
+                   for prefix in dict.fromkeys([sys.prefix, sysconfig.get_path("data"), site.USER_BASE or ""]) if prefix)]
+
+
+def default_template_dir() -> Path:
+    """The first folder of `TEMPLATE_DIRS` that holds the shared template."""
+    for folder in TEMPLATE_DIRS:
+        if (folder / "base.md").is_file():
+            return folder
+    raise FileNotFoundError(
+        "No model-card templates found; looked in " + ", ".join(map(str, TEMPLATE_DIRS)) + ". Reinstall the package "
+        "(its wheel carries them), or pass template_dir= pointing at a copy of the repository's model_cards/."
+    )
 INPUTS_FILE = "model_card_inputs.json"
 
 # Metric key (as in `results`; the keys of `translation_metrics`) -> (name shown in the card and the model-index,
@@ -81,7 +100,7 @@ def render_model_card(
         results: split -> metric -> value as measured, e.g. `{"test": {"sacrebleu": 35.2}}`; the known metric keys
             are those of `METRICS`. Written unrounded into the model-index, rounded only in the Results table.
         signatures: metric -> sacreBLEU signature string.
-        template_dir: the folder of the templates; defaults to the repository's `model_cards/`.
+        template_dir: the folder of the templates; defaults to `default_template_dir()`.
         license: the model's license for the metadata.
         evaluation: how the results were obtained (decoding, references, tooling), shown under the table.
         num_beams: the beam size of the usage snippet.
@@ -95,12 +114,12 @@ def render_model_card(
         FileNotFoundError: the template is missing.
     """
     family = family_of(config)
-    template_path = Path(DEFAULT_TEMPLATE_DIR if template_dir is None else template_dir) / family.card_template
+    template_path = Path(default_template_dir() if template_dir is None else template_dir) / family.card_template
     if not template_path.is_file():
         raise FileNotFoundError(
             f"Model card template {template_path} not found. The templates live in the top-level model_cards/ "
-            "folder of the hf_attention_zoo repository, which an installed wheel does not carry: install the "
-            "package from a checkout (pip install -e .) or pass template_dir= pointing at a copy of model_cards/."
+            "folder of the hf_attention_zoo repository (an installed wheel carries them under "
+            "<prefix>/share/hf_attention_zoo/model_cards): pass template_dir= pointing at a copy of that folder."
         )
     results = {split: {metric: float(value) for metric, value in scores.items()} for split, scores in
                (results or {}).items() if scores}
@@ -126,9 +145,9 @@ def render_model_card(
             for split, scores in results.items() for metric, value in scores.items()
         ] or None,
     )
-    return ModelCard.from_template(
+    return _render(
         card_data,
-        template_path=str(template_path),
+        template_path,
         config=config,
         repo_id=repo_id,
         model_name=model_name,
@@ -150,6 +169,15 @@ def render_model_card(
         num_beams=num_beams,
         example_source=example_source or EXAMPLES.get(source_lang, EXAMPLES["en"]),
     )
+
+
+def _render(card_data: ModelCardData, template_path: Path, **template_kwargs) -> ModelCard:
+    """`ModelCard.from_template`, with the family template's `{% extends "base.md" %}` resolved in its folder: every
+    family's card is model_cards/base.md (the shared sections, written once) with the family's blocks."""
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_path.parent)))
+    content = environment.get_template(template_path.name).render(
+        card_data=card_data.to_yaml(), **{**card_data.to_dict(), **template_kwargs})
+    return ModelCard(content)
 
 
 def save_model_card(folder: str | os.PathLike, **render_kwargs) -> Path:

@@ -220,3 +220,25 @@ def test_remote_code_snippet_runs_where_the_package_cannot_be_imported(tmp_path)
     assert done.returncode == 0, done.stderr
     translations = json.loads(done.stdout.split("TRANSLATIONS=")[-1])
     assert isinstance(translations, list) and len(translations) == 1 and isinstance(translations[0], str)
+
+
+def test_a_wheel_carries_the_templates_where_the_renderer_looks(tmp_path):
+    """The top-level model_cards/ ships in the wheel as data files, under <prefix>/share/hf_attention_zoo/model_cards,
+    which `TEMPLATE_DIRS` searches after the checkout's folder."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    from hf_attention_zoo.hub import model_card
+
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                           str(tmp_path), str(repo)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = tmp_path.glob("hf_attention_zoo-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {name.rsplit("/", 1)[1] for name in names if "/data/share/hf_attention_zoo/model_cards/" in name}
+    assert shipped == {path.name for path in (repo / "model_cards").glob("*.md")}
+    assert any(name.startswith("hf_attention_zoo/models/") for name in names)
+    assert Path(sys.prefix) / "share" / "hf_attention_zoo" / "model_cards" in model_card.TEMPLATE_DIRS
