@@ -1,27 +1,31 @@
-"""scripts/benchmark.py runs end to end in quick mode, and its hand-written baselines are what it claims they are:
+"""scripts/benchmark runs end to end in quick mode, and its hand-written baselines are what it claims they are:
 the zoo models' sizes, the same computation, and a beam loop that with one beam is the greedy loop."""
 
-import importlib.util
+import importlib
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+BENCHMARK = Path(__file__).resolve().parents[2] / "scripts" / "benchmark"
+MODULES = ["baselines", "report", "harness", "contenders", "sections", "cli"]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(SCRIPTS))  # benchmark.py imports its sibling benchmark_baselines
+    """The benchmark's modules (scripts/benchmark/, which import each other by name) as one namespace."""
+    sys.path.insert(0, str(BENCHMARK))
     try:
-        spec = importlib.util.spec_from_file_location("zoo_benchmark", SCRIPTS / "benchmark.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
+        modules = [importlib.import_module(name) for name in MODULES]
+        yield SimpleNamespace(**{name: value for module in modules for name, value in vars(module).items()
+                                 if not name.startswith("__")})
     finally:
-        sys.path.remove(str(SCRIPTS))
+        sys.path.remove(str(BENCHMARK))
+        for name in MODULES:
+            sys.modules.pop(name, None)
 
 
 def test_quick_run_writes_every_section_to_json_markdown_and_png(bench, tmp_path):

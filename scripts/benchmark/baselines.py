@@ -1,4 +1,4 @@
-"""Hand-written PyTorch peers for scripts/benchmark.py: what a user would write without transformers.
+"""Hand-written PyTorch peers for scripts/benchmark: what a user would write without transformers.
 
 - `TorchTransformerSeq2Seq`: `torch.nn.Transformer` with shared embeddings × √d_model, sinusoidal positions and a
   tied output projection (Vaswani et al. 2017, arXiv:1706.03762, §3.4–3.5).

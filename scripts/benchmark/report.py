@@ -1,5 +1,5 @@
-"""The report of scripts/benchmark.py: machine information, the markdown tables (cases, sequence lengths, targets),
-the sequence-length plot, and benchmark.json / benchmark.md. Imported by benchmark.py, not run on its own."""
+"""The report of scripts/benchmark: machine information, the markdown tables (cases, sequence lengths, targets),
+the sequence-length plot, and benchmark.json / benchmark.md. Imported by cli.py, not run on its own."""
 
 import datetime
 import json
