@@ -1,14 +1,11 @@
 """Fixtures shared by the test files of both model families."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from support.local_hub import local_hub  # noqa: F401  (the Hub on 127.0.0.1 of test_local_hub.py)
-from support.fresh_process import without_package
+from support.fresh_process import run_offline, without_package
 
 # A child process that cannot import hf_attention_zoo (even though it is installed here) loads a saved folder
 # through remote code, runs a forward pass and generate(), and saves what it got.
@@ -48,13 +45,7 @@ def load_through_remote_code(tmp_path):
     def run(folder: Path, forward_inputs: dict, generate_inputs: dict) -> dict:
         inputs_path, out_path = tmp_path / "remote_inputs.pt", tmp_path / "remote_outputs.pt"
         torch.save({"forward": forward_inputs, "generate": generate_inputs}, inputs_path)
-        env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"),
-                   HF_MODULES_CACHE=str(tmp_path / "hf_modules"), PYTHONPATH="")
-        done = subprocess.run(
-            [sys.executable, "-c", _REMOTE_LOAD_SCRIPT, str(folder), str(inputs_path), str(out_path)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-        )
-        assert done.returncode == 0, f"remote-code load failed:\n{done.stdout}\n{done.stderr}"
+        run_offline(_REMOTE_LOAD_SCRIPT, folder, inputs_path, out_path, home=tmp_path)
         return torch.load(out_path)
 
     return run

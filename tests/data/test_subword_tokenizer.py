@@ -2,9 +2,6 @@
 save → reload without the package, and datasets ready for DataCollatorForSeq2Seq."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +20,7 @@ from hf_attention_zoo.data.subword_tokenizer import (
     train_tokenizer,
 )
 from hf_attention_zoo.data.synthetic_dates import make_dates_dataset
-from support.fresh_process import without_package
+from support.fresh_process import run_offline, without_package
 
 MULTI30K_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "multi30k"
 
@@ -168,12 +165,7 @@ def test_saved_tokenizers_reload_with_autotokenizer_in_a_process_without_the_pac
     assert (tmp_path / "separate" / TARGET_TOKENIZER_SUBFOLDER / "tokenizer.json").is_file()
 
     texts = EN + DE
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"), PYTHONPATH="")
-    done = subprocess.run(
-        [sys.executable, "-c", _RELOAD_SCRIPT, str(tmp_path / "joint"), str(tmp_path / "separate"), json.dumps(texts)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert done.returncode == 0, f"reload failed:\n{done.stdout}\n{done.stderr}"
+    done = run_offline(_RELOAD_SCRIPT, tmp_path / "joint", tmp_path / "separate", json.dumps(texts), home=tmp_path)
     child = json.loads(done.stdout.strip().splitlines()[-1])
     assert child["zoo_modules"] == []
     for name, tokenizer in (("joint", joint), ("source", source), ("target", target)):

@@ -144,9 +144,8 @@ def test_perplexity_without_target_tokens_is_refused():
 def test_the_evaluate_module_loads_from_the_package_offline_and_equals_corpus_scores(tmp_path):
     """`evaluate.load` of the shipped module file, in a process with the Hub switched off."""
     import json
-    import os
-    import subprocess
-    import sys
+
+    from support.fresh_process import run_offline
 
     script = """
 import json, sys
@@ -156,11 +155,8 @@ metric = load_translation_metric(cache_dir=sys.argv[1])
 assert isinstance(metric, evaluate.EvaluationModule), type(metric)
 print(json.dumps(metric.compute(predictions=["a small dog runs .", "two men"], references=["a small dog runs .", "two women"])))
 """
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_EVALUATE_OFFLINE="1",
-               HF_HOME=str(tmp_path / "hf_home"))
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "cache")], env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_offline(script, tmp_path / "cache", home=tmp_path, package=True, HF_DATASETS_OFFLINE="1",
+                       HF_EVALUATE_OFFLINE="1", timeout=120)
     scores = json.loads(done.stdout.strip().splitlines()[-1])
     expected = corpus_scores(["a small dog runs .", "two men"], ["a small dog runs .", "two women"])
     assert scores.pop("exact_match") == 0.5

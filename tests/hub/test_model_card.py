@@ -2,10 +2,7 @@
 results, re-rendering with new results, and Usage snippets that really run against a saved tiny model."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from support import rnn_fixtures
@@ -16,7 +13,7 @@ from transformers import AutoModelForSeq2SeqLM
 from hf_attention_zoo.hub.model_card import MULTI30K_CITATION, render_model_card, save_model_card, update_model_card
 from hf_attention_zoo.data.subword_tokenizer import train_tokenizer
 from hf_attention_zoo.data.synthetic_dates import SOURCE_LANG, TARGET_LANG, make_dates_dataset
-from support.fresh_process import without_package
+from support.fresh_process import run_offline, without_package
 
 FAMILIES = {
     "rnn": (rnn_fixtures.tiny_config, ["rnn", "gru", "bahdanau-attention"]),
@@ -213,11 +210,7 @@ def test_remote_code_snippet_runs_where_the_package_cannot_be_imported(tmp_path)
         print("TRANSLATIONS=" + json.dumps(namespace["translations"]))
         """
     )
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"),
-               HF_MODULES_CACHE=str(tmp_path / "hf_modules"), PYTHONPATH="")
-    done = subprocess.run([sys.executable, "-c", script], input=python_snippets(card)[0], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    done = run_offline(script, home=tmp_path, input=python_snippets(card)[0])
     translations = json.loads(done.stdout.split("TRANSLATIONS=")[-1])
     assert isinstance(translations, list) and len(translations) == 1 and isinstance(translations[0], str)
 

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.fresh_process import without_package
+from support.fresh_process import run_offline, without_package
 
 REPO = Path(__file__).resolve().parents[2]
 VENVS = {"lock": REPO / ".venv", "newest": REPO / ".venv-newest", "floor": REPO / ".venv-floor"}
@@ -86,12 +86,8 @@ def transformers_version(python: Path) -> str:
 
 
 def run(python: Path, script: str, *args: str, tmp_path: Path, package: bool) -> None:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / f"hf_home_{python.parent.parent.name}"),
-               HF_MODULES_CACHE=str(tmp_path / f"hf_modules_{python.parent.parent.name}"),
-               PYTHONPATH=str(REPO) if package else "")
-    done = subprocess.run([str(python), "-c", script, *args], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, f"{python} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    run_offline(script, *args, home=tmp_path / python.parent.parent.name, cwd=tmp_path, python=python,
+                package=package, repo=REPO)
 
 
 PAIRS = [("floor", "newest"), ("newest", "floor"), ("floor", "lock"), ("lock", "floor")]

@@ -3,9 +3,6 @@ that `pipeline(model=folder, trust_remote_code=True)` translates, batched and wi
 where the package cannot be imported."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -16,7 +13,7 @@ from hf_attention_zoo.data.subword_tokenizer import save_tokenizers, train_token
 from hf_attention_zoo.data.synthetic_dates import make_dates_dataset
 from hf_attention_zoo.generation.translate import translate
 from support import rnn_fixtures, transformer_fixtures
-from support.fresh_process import without_package
+from support.fresh_process import run_offline, without_package
 
 SOURCES = ["Tuesday 9 May 1989", "", "9/5/89", "the 1st of January 2000", "March 3, 1999"]
 FIXTURES = {"rnn": rnn_fixtures, "transformer": transformer_fixtures}
@@ -77,11 +74,7 @@ def test_the_registered_pipeline_and_translate_equal_generate_then_decode(saved)
 
 def test_pipeline_with_trust_remote_code_translates_without_the_package(saved, tmp_path):
     folder, model, tokenizer = saved
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"),
-               HF_MODULES_CACHE=str(tmp_path / "hf_modules"), PYTHONPATH="")
-    done = subprocess.run([sys.executable, "-c", PIPELINE_SCRIPT, str(folder), json.dumps(SOURCES)], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-4000:]
+    done = run_offline(PIPELINE_SCRIPT, folder, json.dumps(SOURCES), home=tmp_path)
     module, translations = json.loads(done.stdout.strip().splitlines()[-1])
     assert module.startswith("transformers_modules.")
     assert translations == expected(model, tokenizer, SOURCES, num_beams=3, max_new_tokens=12)

@@ -29,7 +29,9 @@ def test_an_old_folder_loads_with_the_package_and_gives_its_outputs(family):
         logits = model(**inputs, decoder_input_ids=outputs["decoder_input_ids"]).logits
         greedy = model.generate(**inputs, num_beams=1, max_new_tokens=8)
         beam = model.generate(**inputs, num_beams=3, max_new_tokens=8)
-    torch.testing.assert_close(logits, outputs["logits"], rtol=0, atol=0)
+    # In-process, earlier tests may have changed torch's thread count, which moves CPU sums in the last bit; the
+    # fresh-process test below checks the logits bit for bit.
+    torch.testing.assert_close(logits, outputs["logits"], rtol=1e-5, atol=1e-6)
     assert torch.equal(greedy, outputs["greedy"]) and torch.equal(beam, outputs["beam"])
 
 

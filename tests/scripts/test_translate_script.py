@@ -14,7 +14,7 @@ import torch
 
 from support import rnn_fixtures
 from support import transformer_fixtures
-from hf_attention_zoo import subword_tokenizer
+from hf_attention_zoo.data import subword_tokenizer
 from hf_attention_zoo.data.subword_tokenizer import save_tokenizers, train_tokenizer
 from hf_attention_zoo.data.synthetic_dates import make_dates_dataset
 from support.fresh_process import RUN_SCRIPT_WITHOUT_PACKAGE

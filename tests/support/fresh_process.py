@@ -36,3 +36,31 @@ RUN_SCRIPT = textwrap.dedent(
     """
 )
 RUN_SCRIPT_WITHOUT_PACKAGE = BLOCK_PACKAGE + RUN_SCRIPT
+
+
+def offline_environment(home, package: bool, repo=None, **extra) -> dict:
+    """The environment of a child process: the Hub switched off, HF caches of its own under `home`, and the package
+    importable from the checkout `repo` (package=True) or from nowhere but the installation (package=False: pair it
+    with `without_package` to block that too)."""
+    import os
+    from pathlib import Path
+
+    home = Path(home)
+    return dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(home / "hf_home"),
+                HF_MODULES_CACHE=str(home / "hf_modules"),
+                PYTHONPATH=str(repo) if package and repo is not None else "", **extra)
+
+
+def run_offline(script: str, *args: str, home, package: bool = False, python=None, cwd=None, repo=None,
+                timeout: int = 300, input: str | None = None, **extra_env):
+    """Run `python -c script args...` offline (see `offline_environment`); `script` runs as given, so wrap it in
+    `without_package` for a process that must not import the package; `input` is its standard input. Returns the
+    CompletedProcess, having asserted that it succeeded (the message holds the end of its output)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([str(python or sys.executable), "-c", script, *map(str, args)], cwd=cwd or home,
+                          env=offline_environment(home, package, repo, **extra_env), capture_output=True, text=True,
+                          timeout=timeout, **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}))
+    assert done.returncode == 0, f"child process failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done
