@@ -7,45 +7,46 @@ import torch
 from support.local_hub import local_hub  # noqa: F401  (the Hub on 127.0.0.1 of test_local_hub.py)
 from support.fresh_process import run_offline, without_package
 
-# A child process that cannot import hf_attention_zoo (even though it is installed here) loads a saved folder
-# through remote code, runs a forward pass and generate(), and saves what it got.
+# A child process that cannot import hf_attention_zoo (even though it is installed here) loads saved folders through
+# remote code, runs a forward pass and generate() on each, and saves what it got.
 _REMOTE_LOAD_SCRIPT = without_package(
     """
     import sys
     import torch
     from transformers import AutoModelForSeq2SeqLM
 
-    folder, inputs_path, out_path = sys.argv[1:]
+    inputs_path, out_path = sys.argv[1:]
     try:
         import hf_attention_zoo  # noqa: F401
     except ImportError:
         pass
     else:
         raise SystemExit("the package is importable: this test would prove nothing")
-    model = AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval()
-    inputs = torch.load(inputs_path)
-    with torch.no_grad():
-        logits = model(**inputs["forward"]).logits
-        sequences = model.generate(**inputs["generate"])
-    torch.save(
-        {"logits": logits, "sequences": sequences, "module": type(model).__module__,
-         "zoo_modules": sorted(m for m in sys.modules if m.startswith("hf_attention_zoo"))},
-        out_path,
-    )
+    results = {}
+    for name, job in torch.load(inputs_path).items():
+        model = AutoModelForSeq2SeqLM.from_pretrained(job["folder"], trust_remote_code=True).eval()
+        with torch.no_grad():
+            logits = model(**job["forward"]).logits
+            sequences = model.generate(**job["generate"])
+        results[name] = {"logits": logits, "sequences": sequences, "module": type(model).__module__,
+                         "zoo_modules": sorted(m for m in sys.modules if m.startswith("hf_attention_zoo"))}
+    torch.save(results, out_path)
     """
 )
 
 
 @pytest.fixture
 def load_through_remote_code(tmp_path):
-    """Return `run(folder, forward_inputs, generate_inputs) -> dict` that loads `folder` in a fresh process
-    without the package (HF_HUB_OFFLINE, a temporary HF_HOME and modules cache) and returns its logits and
-    generated sequences."""
+    """Return `run(jobs) -> results` that loads saved folders in ONE fresh process without the package
+    (HF_HUB_OFFLINE, a temporary HF_HOME and modules cache): `jobs` maps a name to `(folder, forward_inputs,
+    generate_inputs)`, and each result holds that folder's `logits`, generated `sequences`, the model's `module` and
+    the zoo modules the process imported (none)."""
 
-    def run(folder: Path, forward_inputs: dict, generate_inputs: dict) -> dict:
+    def run(jobs: dict[str, tuple[Path, dict, dict]]) -> dict[str, dict]:
         inputs_path, out_path = tmp_path / "remote_inputs.pt", tmp_path / "remote_outputs.pt"
-        torch.save({"forward": forward_inputs, "generate": generate_inputs}, inputs_path)
-        run_offline(_REMOTE_LOAD_SCRIPT, folder, inputs_path, out_path, home=tmp_path)
+        torch.save({name: {"folder": str(folder), "forward": forward, "generate": generate}
+                    for name, (folder, forward, generate) in jobs.items()}, inputs_path)
+        run_offline(_REMOTE_LOAD_SCRIPT, inputs_path, out_path, home=tmp_path)
         return torch.load(out_path)
 
     return run

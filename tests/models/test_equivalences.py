@@ -107,20 +107,25 @@ def test_save_then_load_gives_identical_weights_and_outputs(case, tmp_path):
                        generate(model, input_ids, attention_mask, num_beams=3))
 
 
-@pytest.mark.parametrize("family", list(FAMILY_FIXTURES))
-def test_remote_code_in_a_fresh_process_without_the_package_gives_identical_outputs(family, tmp_path,
+def test_remote_code_in_a_fresh_process_without_the_package_gives_identical_outputs(tmp_path,
                                                                                    load_through_remote_code):
-    variant = list(FAMILY_FIXTURES[family][0])[1]  # one variant per family: a fresh process costs seconds
-    model = build_model(family, variant)
-    input_ids, attention_mask = sources(family)
-    model.save_pretrained(tmp_path / "saved")
-    forward_inputs = dict(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=input_ids[:, :4])
-    generate_inputs = dict(input_ids=input_ids, attention_mask=attention_mask, num_beams=3, max_new_tokens=6)
-    remote = load_through_remote_code(tmp_path / "saved", forward_inputs, generate_inputs)
-    assert remote["module"].startswith("transformers_modules.") and remote["zoo_modules"] == []
-    # The package's model, loaded from the same folder with the same defaults (e.g. the attention implementation).
-    local = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "saved").eval()
-    with torch.no_grad():
-        torch.testing.assert_close(remote["logits"], local(**forward_inputs).logits, rtol=0, atol=0)
-        assert torch.equal(remote["sequences"], local.generate(**generate_inputs))
-        torch.testing.assert_close(remote["logits"], model(**forward_inputs).logits, rtol=1e-5, atol=1e-5)
+    """One variant of every family, all loaded in one fresh process (an interpreter takes seconds to start)."""
+    jobs, models = {}, {}
+    for family, (variants, _, _) in FAMILY_FIXTURES.items():
+        models[family] = build_model(family, list(variants)[1])
+        input_ids, attention_mask = sources(family)
+        models[family].save_pretrained(tmp_path / family)
+        jobs[family] = (tmp_path / family,
+                        dict(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=input_ids[:, :4]),
+                        dict(input_ids=input_ids, attention_mask=attention_mask, num_beams=3, max_new_tokens=6))
+    results = load_through_remote_code(jobs)
+    for family, (folder, forward_inputs, generate_inputs) in jobs.items():
+        remote = results[family]
+        assert remote["module"].startswith("transformers_modules.") and remote["zoo_modules"] == []
+        # The package's model, loaded from the same folder with the same defaults (e.g. the attention implementation).
+        local = AutoModelForSeq2SeqLM.from_pretrained(folder).eval()
+        with torch.no_grad():
+            torch.testing.assert_close(remote["logits"], local(**forward_inputs).logits, rtol=0, atol=0)
+            assert torch.equal(remote["sequences"], local.generate(**generate_inputs))
+            torch.testing.assert_close(remote["logits"], models[family](**forward_inputs).logits, rtol=1e-5,
+                                       atol=1e-5)

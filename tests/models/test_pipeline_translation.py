@@ -22,22 +22,29 @@ PIPELINE_SCRIPT = without_package(
     """
     import json, sys
     from transformers import pipeline
-    folder, sources = sys.argv[1], json.loads(sys.argv[2])
-    translator = pipeline(model=folder, trust_remote_code=True)
-    results = translator(sources, batch_size=2, num_beams=3, max_new_tokens=12)
-    print(json.dumps([type(translator).__module__, [result["translation_text"] for result in results]]))
+    folders, sources = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+    out = {}
+    for family, folder in folders.items():
+        translator = pipeline(model=folder, trust_remote_code=True)
+        results = translator(sources, batch_size=2, num_beams=3, max_new_tokens=12)
+        out[family] = [type(translator).__module__, [result["translation_text"] for result in results]]
+    print(json.dumps(out))
     """
 )
 
 
-@pytest.fixture(scope="module", params=sorted(FIXTURES))
-def saved(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """family -> (folder, model, tokenizer): a tiny model of each family with a character tokenizer, saved."""
     tokenizer = train_tokenizer(make_dates_dataset(200, 10, 10, seed=0), ["human", "iso"], model="char")
-    model = FIXTURES[request.param].tiny_model(seed=1, vocab_size=len(tokenizer))
-    folder = tmp_path_factory.mktemp(request.param)
-    model.save_pretrained(folder)
-    save_tokenizers(folder, tokenizer, None)
-    return folder, model, tokenizer
+    out = {}
+    for family, fixtures in FIXTURES.items():
+        model = fixtures.tiny_model(seed=1, vocab_size=len(tokenizer))
+        folder = tmp_path_factory.mktemp(family)
+        model.save_pretrained(folder)
+        save_tokenizers(folder, tokenizer, None)
+        out[family] = folder, model, tokenizer
+    return out
 
 
 def expected(model, tokenizer, sources, **generate_kwargs):
@@ -53,16 +60,18 @@ def expected(model, tokenizer, sources, **generate_kwargs):
     return out
 
 
-def test_the_saved_config_names_the_pipeline_and_the_folder_carries_its_code(saved):
-    folder = saved[0]
+@pytest.mark.parametrize("family", sorted(FIXTURES))
+def test_the_saved_config_names_the_pipeline_and_the_folder_carries_its_code(saved, family):
+    folder = saved[family][0]
     config = json.loads((folder / "config.json").read_text())
     assert config["custom_pipelines"][hf_attention_zoo.TRANSLATION_TASK]["impl"] == (
         "pipeline_translation.ZooTranslationPipeline")
     assert (folder / "pipeline_translation.py").is_file()
 
 
-def test_the_registered_pipeline_and_translate_equal_generate_then_decode(saved):
-    _, model, tokenizer = saved
+@pytest.mark.parametrize("family", sorted(FIXTURES))
+def test_the_registered_pipeline_and_translate_equal_generate_then_decode(saved, family):
+    _, model, tokenizer = saved[family]
     translator = pipeline(hf_attention_zoo.TRANSLATION_TASK, model=model, tokenizer=tokenizer)
     assert isinstance(translator, hf_attention_zoo.ZooTranslationPipeline)
     want = expected(model, tokenizer, SOURCES, num_beams=3, max_new_tokens=12)
@@ -73,8 +82,11 @@ def test_the_registered_pipeline_and_translate_equal_generate_then_decode(saved)
 
 
 def test_pipeline_with_trust_remote_code_translates_without_the_package(saved, tmp_path):
-    folder, model, tokenizer = saved
-    done = run_offline(PIPELINE_SCRIPT, folder, json.dumps(SOURCES), home=tmp_path)
-    module, translations = json.loads(done.stdout.strip().splitlines()[-1])
-    assert module.startswith("transformers_modules.")
-    assert translations == expected(model, tokenizer, SOURCES, num_beams=3, max_new_tokens=12)
+    """Every family's folder, in one fresh process (an interpreter takes seconds to start)."""
+    folders = {family: str(folder) for family, (folder, _, _) in saved.items()}
+    done = run_offline(PIPELINE_SCRIPT, json.dumps(folders), json.dumps(SOURCES), home=tmp_path)
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    for family, (_, model, tokenizer) in saved.items():
+        module, translations = results[family]
+        assert module.startswith("transformers_modules.")
+        assert translations == expected(model, tokenizer, SOURCES, num_beams=3, max_new_tokens=12)

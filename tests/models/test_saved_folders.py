@@ -35,12 +35,15 @@ def test_an_old_folder_loads_with_the_package_and_gives_its_outputs(family):
     assert torch.equal(greedy, outputs["greedy"]) and torch.equal(beam, outputs["beam"])
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_an_old_folder_loads_through_its_own_code_without_the_package(family, load_through_remote_code):
-    outputs = expected(family)
-    inputs = {"input_ids": outputs["input_ids"], "attention_mask": outputs["attention_mask"]}
-    remote = load_through_remote_code(FIXTURES / family, {**inputs, "decoder_input_ids": outputs["decoder_input_ids"]},
-                                      {**inputs, "num_beams": 3, "max_new_tokens": 8})
-    assert not remote["module"].startswith("hf_attention_zoo")
-    torch.testing.assert_close(remote["logits"], outputs["logits"], rtol=0, atol=0)
-    assert torch.equal(remote["sequences"], outputs["beam"])
+def test_old_folders_load_through_their_own_code_without_the_package(load_through_remote_code):
+    jobs = {}
+    for family in FAMILIES:
+        outputs = expected(family)
+        inputs = {"input_ids": outputs["input_ids"], "attention_mask": outputs["attention_mask"]}
+        jobs[family] = (FIXTURES / family, {**inputs, "decoder_input_ids": outputs["decoder_input_ids"]},
+                        {**inputs, "num_beams": 3, "max_new_tokens": 8})
+    for family, remote in load_through_remote_code(jobs).items():
+        outputs = expected(family)
+        assert not remote["module"].startswith("hf_attention_zoo")
+        torch.testing.assert_close(remote["logits"], outputs["logits"], rtol=0, atol=0)
+        assert torch.equal(remote["sequences"], outputs["beam"])
