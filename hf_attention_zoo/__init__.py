@@ -8,8 +8,7 @@ Where things live: `models/` is the code every saved model folder carries (nothi
 """
 
 import transformers
-from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
-from transformers.pipelines import PIPELINE_REGISTRY
+from transformers import AutoConfig, AutoModel
 
 from .models.configuration_rnn_seq2seq import RNN_PRESETS, RNNSeq2SeqConfig
 from .models.configuration_transformer import TRANSFORMER_PRESETS, TransformerSeq2SeqConfig
@@ -19,8 +18,7 @@ from .models.modeling_transformer import (
     TransformerSeq2SeqModel,
     TransformerSeq2SeqPreTrainedModel,
 )
-from .models.pipeline_translation import TASK as TRANSLATION_TASK
-from .models.pipeline_translation import ZooTranslationPipeline
+from .models.zoo_pretrained import TRANSLATION_TASK
 from .models.rnn_cache import RNNDecoderCache
 from .registry import FAMILIES
 from .training.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
@@ -34,10 +32,16 @@ for _family in FAMILIES.values():
     _family.base_model_class.register_for_auto_class("AutoModel")
     _family.head_class.register_for_auto_class(_family.auto_class)
 del _family
-# pipeline("zoo-translation", model=model, tokenizer=tokenizer) for models in memory; a saved folder names the
-# pipeline in its config, so pipeline(model=folder, trust_remote_code=True) finds it without the package.
-PIPELINE_REGISTRY.register_pipeline(TRANSLATION_TASK, pipeline_class=ZooTranslationPipeline,
-                                    pt_model=AutoModelForSeq2SeqLM, type="text")
+
+
+def __getattr__(name: str):
+    # The pipeline class imports transformers' pipelines (about 2 s), so it loads on first use only; importing
+    # hf_attention_zoo.generation.translate also registers it as pipeline("zoo-translation", ...).
+    if name == "ZooTranslationPipeline":
+        from .generation.translate import ZooTranslationPipeline
+
+        return ZooTranslationPipeline
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "FAMILIES",

@@ -13,7 +13,7 @@ from datasets import DatasetDict
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from ..models.pipeline_translation import TARGET_TOKENIZER_SUBFOLDER  # re-exported: where save_tokenizers puts it
+from ..models.zoo_pretrained import TARGET_TOKENIZER_SUBFOLDER  # re-exported: where save_tokenizers puts it
 
 # The ids the model configs use (fairseq's order): bos_token_id=0 (also decoder_start_token_id), pad_token_id=1,
 # eos_token_id=2, unk_token_id=3. pad is not 0 because transformers' beam search treats a pad id of 0 as missing

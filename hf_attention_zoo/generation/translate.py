@@ -5,8 +5,14 @@ a list of sentences in length-sorted batches (`translate`), through the zoo's tr
 from pathlib import Path
 
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.pipelines import PIPELINE_REGISTRY
 
-from ..models.pipeline_translation import ZooTranslationPipeline, load_target_tokenizer
+from ..models.pipeline_translation import TASK, ZooTranslationPipeline, load_target_tokenizer
+
+# pipeline("zoo-translation", model=model, tokenizer=tokenizer) for models in memory, once this module is imported; a
+# saved folder names the pipeline in its config, so pipeline(model=folder, trust_remote_code=True) needs no import.
+PIPELINE_REGISTRY.register_pipeline(TASK, pipeline_class=ZooTranslationPipeline, pt_model=AutoModelForSeq2SeqLM,
+                                    type="text")
 
 
 def load_translator(
@@ -59,4 +65,4 @@ def translate(
     return translations
 
 
-__all__ = ["load_translator", "translate"]
+__all__ = ["ZooTranslationPipeline", "load_translator", "translate"]

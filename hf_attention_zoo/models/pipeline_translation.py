@@ -14,12 +14,9 @@ target tokenizer saved in `target_tokenizer/` next to the model. A blank input g
 from transformers import AutoTokenizer, Pipeline
 from transformers.utils import has_file
 
-TASK = "zoo-translation"
-# Where a model with separate vocabularies keeps its target-side tokenizer (a subfolder of the model folder or repo).
-TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
-# The `config.custom_pipelines` entry transformers' `pipeline()` reads to find this class in a saved folder.
-CUSTOM_PIPELINES = {TASK: {"impl": "pipeline_translation.ZooTranslationPipeline", "pt": ["AutoModelForSeq2SeqLM"],
-                           "type": "text"}}
+from .zoo_pretrained import CUSTOM_PIPELINES, TARGET_TOKENIZER_SUBFOLDER, TRANSLATION_TASK
+
+TASK = TRANSLATION_TASK
 
 
 def load_target_tokenizer(name_or_path: str, source_tokenizer, **kwargs):

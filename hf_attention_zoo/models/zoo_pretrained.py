@@ -2,10 +2,21 @@
 translation pipeline, a loaded model is bit-identical to the one saved, labels shift into decoder inputs, and
 resizing the vocabulary resizes the decoder's own embedding table too."""
 
+import shutil
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from .pipeline_translation import CUSTOM_PIPELINES
+# The zoo's translation pipeline (pipeline_translation.py), which every saved folder carries and names in its config:
+# `pipeline(model=folder, trust_remote_code=True)` then finds it. The file is copied by `save_pretrained` rather than
+# imported here, so that loading a model never pays for importing transformers' pipelines (about 2 s).
+TRANSLATION_TASK = "zoo-translation"
+CUSTOM_PIPELINES = {TRANSLATION_TASK: {"impl": "pipeline_translation.ZooTranslationPipeline",
+                                       "pt": ["AutoModelForSeq2SeqLM"], "type": "text"}}
+SHIPPED_WITH_EVERY_MODEL = ("pipeline_translation.py",)
+# Where a model with separate vocabularies keeps its target-side tokenizer (a subfolder of the model folder or repo).
+TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
 
 
 class ZooPreTrainedMixin:
@@ -21,9 +32,14 @@ class ZooPreTrainedMixin:
         # transformers writes only the saved class's own `auto_map` entry; naming all three Auto classes lets the
         # folder (or a Hub repo made from it) load through any of them with trust_remote_code=True.
         self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **self.hub_auto_map}
-        # `pipeline(model=folder, trust_remote_code=True)` then finds the zoo's translation pipeline, whose file
-        # (pipeline_translation.py, imported above) is saved with the code.
-        self.config.custom_pipelines = CUSTOM_PIPELINES
+        # Copied before transformers writes (and, with push_to_hub=True, uploads) the folder.
+        here = Path(__file__).parent
+        shipped = [here / name for name in SHIPPED_WITH_EVERY_MODEL if (here / name).is_file()]
+        if shipped and not Path(save_directory).is_file():
+            self.config.custom_pipelines = CUSTOM_PIPELINES
+            Path(save_directory).mkdir(parents=True, exist_ok=True)
+            for path in shipped:
+                shutil.copy(path, Path(save_directory) / path.name)
         return super().save_pretrained(save_directory, **kwargs)
 
     @classmethod

@@ -11,6 +11,7 @@ import pytest
 from transformers.dynamic_module_utils import get_relative_import_files
 
 import hf_attention_zoo.models
+from hf_attention_zoo.models.zoo_pretrained import SHIPPED_WITH_EVERY_MODEL
 from hf_attention_zoo.registry import FAMILIES
 
 MODELS = Path(hf_attention_zoo.models.__file__).parent
@@ -19,10 +20,12 @@ ALLOWED_THIRD_PARTY = {"torch", "transformers", "huggingface_hub"}
 
 
 def copied_by_save_pretrained(module) -> set[str]:
-    """What transformers' `custom_object_save` copies for a class defined in `module`: its file and, recursively,
-    the siblings it imports relatively."""
+    """What `save_pretrained` copies for a class defined in `module`: transformers' `custom_object_save` copies its
+    file and, recursively, the siblings it imports relatively; the zoo adds `SHIPPED_WITH_EVERY_MODEL` (the
+    translation pipeline, copied rather than imported so that loading a model does not import transformers'
+    pipelines)."""
     path = Path(module.__file__)
-    return {path.name, *(Path(p).name for p in get_relative_import_files(str(path)))}
+    return {path.name, *(Path(p).name for p in get_relative_import_files(str(path))), *SHIPPED_WITH_EVERY_MODEL}
 
 
 def test_the_folder_is_exactly_what_the_registered_families_ship():
