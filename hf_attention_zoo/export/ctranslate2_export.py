@@ -27,8 +27,9 @@ CTranslate2 generates its own sinusoids as tensor2tensor does ([sin | cos] conca
 1/10000^(i/(d/2-1))), not as §3.5 does (interleaved, from 0, 1/10000^(2i/d)), so ours are stored as a table. Its
 relative positions are ours, Shaw et al. 2018 (arXiv:1803.02155): clip(j - i, k) with the query at the end of the
 keys when decoding, separate key/value tables per layer shared by the heads, the key term inside the 1/sqrt(d_k)
-scaling; k = (rows - 1) / 2. Vocabularies: one `vocab_size` covers both sides, so a side whose tokenizer is smaller
-gets placeholder tokens `<unused{id}>` for the rows it never uses. Sources are passed as the tokenizer's tokens,
+scaling; k = (rows - 1) / 2. Vocabularies: `vocab_size` rows on the source side, `decoder_vocab_size` on the target
+side; a side whose tokenizer is smaller (older models sized both sides to the larger one) gets placeholder tokens
+`<unused{id}>` for the rows it never uses. Sources are passed as the tokenizer's tokens,
 which end with </s> (`add_source_bos`/`add_source_eos` stay False).
 
 `translator.translate_batch(tokens, beam_size=B, length_penalty=α, max_decoding_length=N, min_decoding_length=0,
@@ -130,7 +131,7 @@ def export_to_ctranslate2(
     with torch.no_grad():
         spec = _transformer_spec(ctranslate2, model, max_positions or config.max_position_embeddings)
     spec.register_source_vocabulary(_tokens(source_tokenizer, config.vocab_size, "source"))
-    target_tokens = _tokens(target_tokenizer, config.vocab_size, "target")
+    target_tokens = _tokens(target_tokenizer, config.decoder_vocab_size, "target")
     spec.register_target_vocabulary(target_tokens)
     for field, token_id in (
         ("bos_token", config.bos_token_id),
@@ -247,7 +248,7 @@ def _tokens(tokenizer, vocab_size: int, side: str) -> list[str]:
     """The token string of every id 0..vocab_size-1; `<unused{id}>` for rows the tokenizer has no token for."""
     if len(tokenizer) > vocab_size:
         raise ValueError(
-            f"The {side} tokenizer has {len(tokenizer)} tokens but the model only vocab_size={vocab_size} embedding "
+            f"The {side} tokenizer has {len(tokenizer)} tokens but the model only {vocab_size} {side} embedding "
             f"rows: they were not trained together. Export the tokenizer the model was trained with."
         )
     tokens = tokenizer.convert_ids_to_tokens(list(range(vocab_size)))

@@ -49,11 +49,24 @@ def require_probability(config: PreTrainedConfig, names: Iterable[str]) -> None:
 
 
 def require_token_ids_in_vocab(config: PreTrainedConfig, names: Iterable[str]) -> None:
-    """Raise a `ValueError` for a special token id outside `[0, vocab_size)`."""
+    """Raise a `ValueError` for a special token id outside `[0, vocab_size)` or the target vocabulary: pad and eos
+    are used on both sides, bos and the decoder start on the target side, so each must fit the smaller one."""
+    sizes = {"vocab_size": config.vocab_size, "decoder_vocab_size": getattr(config, "decoder_vocab_size", None)}
     for name in names:
         value = getattr(config, name)
-        if value is not None and not 0 <= value < config.vocab_size:
-            raise ValueError(
-                f"{type(config).__name__}: {name}={value} is outside the vocabulary [0, {config.vocab_size}). "
-                f"Set {name} to an id below vocab_size, or raise vocab_size."
-            )
+        for size_name, size in sizes.items():
+            if value is not None and size is not None and not 0 <= value < size:
+                raise ValueError(
+                    f"{type(config).__name__}: {name}={value} is outside the vocabulary [0, {size}) of {size_name}. "
+                    f"Set {name} to an id below {size_name}, or raise {size_name}."
+                )
+
+
+def require_joint_vocabulary_for_shared_embeddings(config: PreTrainedConfig, flag: str) -> None:
+    """Raise when `flag` shares one embedding table between the source and target sides of different sizes."""
+    if getattr(config, flag) and config.decoder_vocab_size != config.vocab_size:
+        raise ValueError(
+            f"{type(config).__name__}: {flag}=True shares one embedding table between the source and target sides, "
+            f"but vocab_size={config.vocab_size} (source) differs from decoder_vocab_size={config.decoder_vocab_size} "
+            f"(target). Set {flag}=False for separate vocabularies, or use one joint vocabulary."
+        )

@@ -13,6 +13,7 @@ from .config_validation import (
     reject_misspelled_options,
     require_positive,
     require_probability,
+    require_joint_vocabulary_for_shared_embeddings,
     require_token_ids_in_vocab,
 )
 from .transformers_compat import CACHE_NAMES
@@ -52,7 +53,11 @@ class TransformerSeq2SeqConfig(PreTrainedConfig):
 
     Args:
         vocab_size (`int`, defaults to 37000):
-            Size of the shared source/target vocabulary (§5.1: byte-pair encoding, about 37000 tokens for EN-DE).
+            Size of the source vocabulary, which is also the target's unless `decoder_vocab_size` says otherwise
+            (§5.1: one shared byte-pair vocabulary of about 37000 tokens for EN-DE).
+        decoder_vocab_size (`int`, *optional*):
+            Size of the target vocabulary (decoder embeddings and output layer) when it is not the source's (Marian's
+            convention); defaults to `vocab_size`. Separate sizes need `share_encoder_decoder_embeddings=False`.
         d_model (`int`, defaults to 512):
             Width of every sub-layer output and embedding, d_model (§3.1).
         encoder_layers (`int`, defaults to 6):
@@ -129,6 +134,7 @@ class TransformerSeq2SeqConfig(PreTrainedConfig):
     keys_to_ignore_at_inference = CACHE_NAMES
 
     vocab_size: int = 37000
+    decoder_vocab_size: int | None = None
     d_model: int = 512
     encoder_layers: int = 6
     decoder_layers: int = 6
@@ -157,6 +163,8 @@ class TransformerSeq2SeqConfig(PreTrainedConfig):
 
     def __post_init__(self, **kwargs):
         reject_misspelled_options(self, kwargs)
+        if self.decoder_vocab_size is None:  # Marian's convention: one joint vocabulary unless told otherwise
+            self.decoder_vocab_size = self.vocab_size
         super().__post_init__(**kwargs)
 
     @classmethod
@@ -179,7 +187,8 @@ class TransformerSeq2SeqConfig(PreTrainedConfig):
                 "vocab_size", "d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
                 "decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim", "max_position_embeddings",
                 "max_relative_position",
-            ],
+            ]
+            + ["decoder_vocab_size"],
         )
         if self.init_std <= 0:
             raise ValueError(f"{type(self).__name__}: init_std must be positive, got init_std={self.init_std}.")
@@ -211,6 +220,9 @@ class TransformerSeq2SeqConfig(PreTrainedConfig):
                 f"{type(self).__name__}: unknown activation_function={self.activation_function!r}. Use one of "
                 f"{', '.join(sorted(ACT2FN))} (the paper uses 'relu')."
             )
+
+    def validate_separate_vocabularies(self):
+        require_joint_vocabulary_for_shared_embeddings(self, "share_encoder_decoder_embeddings")
 
     def validate_token_ids(self):
         require_token_ids_in_vocab(self, ["pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id"])

@@ -4,6 +4,8 @@ Papers: Sutskever et al. 2014 (arXiv:1409.3215), Cho et al. 2014 (arXiv:1406.107
 Bahdanau et al. 2015 (arXiv:1409.0473), Luong et al. 2015 (arXiv:1508.04025).
 """
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -16,9 +18,17 @@ from .zoo_pretrained import ZooPreTrainedMixin, ZooSeq2SeqLMMixin
 from .input_validation import check_mask_shape, check_token_ids, source_lengths
 from .rnn_attention import AdditiveAttention, build_rnn_attention
 from .rnn_cache import RNNDecoderCache
+from .rnn_cells import ResetBeforeGRU, gather_positions, orthogonal_per_gate_, reverse_prefix_index
 from .transformers_compat import CACHE_NAMES, cache_output, output_cache, resolve_cache_argument
 
 RNN_CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def build_rnn(config: RNNSeq2SeqConfig, input_size: int, hidden_size: int, bidirectional: bool = False) -> nn.Module:
+    """One recurrent layer (batch first) of the configured cell."""
+    if config.cell_type == "gru" and config.gru_reset == "before":
+        return ResetBeforeGRU(input_size, hidden_size, bidirectional=bidirectional)
+    return RNN_CELLS[config.cell_type](input_size, hidden_size, batch_first=True, bidirectional=bidirectional)
 
 RNN_AUTO_MAP = {
     "AutoConfig": "configuration_rnn_seq2seq.RNNSeq2SeqConfig",
@@ -27,9 +37,25 @@ RNN_AUTO_MAP = {
 }
 
 
-def run_rnn(rnn: nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor | None, state=None):
+@dataclass
+class RNNEncoderOutput(BaseModelOutput):
+    """`BaseModelOutput` plus each layer's final recurrent state, which Sutskever et al. and Luong et al. copy into
+    the decoder (`decoder_init="encoder_final"`) and Bahdanau et al. bridge from (h<-_1).
+
+    final_hidden_state (batch, encoder_layers, directions · encoder_hidden_size): per layer, the forward state after
+        the last token read and, when bidirectional, the backward state after the first, [h->_T; h<-_1].
+    final_cell_state: the same for an LSTM's memory cells; None for other cells.
+    """
+
+    final_hidden_state: torch.Tensor | None = None
+    final_cell_state: torch.Tensor | None = None
+
+
+def run_rnn(rnn: nn.Module, inputs: torch.Tensor, lengths: torch.Tensor | None, state=None):
     """Run `rnn` over (batch, seq_len, size) `inputs`, packing when rows are padded so that a padded row gives
     exactly the states of the same row alone (and the backward direction starts at its last real token)."""
+    if isinstance(rnn, ResetBeforeGRU):
+        return rnn(inputs, state, lengths=lengths)
     if lengths is None:
         return rnn(inputs, state)
     packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -72,9 +98,11 @@ class Maxout(nn.Module):
 class RNNSeq2SeqEncoder(nn.Module):
     """Bahdanau et al. §3.2: a stack of (bidirectional) RNNs reads the source; annotation h_j = [h->_j; h<-_j].
 
-    Inputs: input_ids (batch, src_len) and a right-padded attention_mask. Output: `last_hidden_state`
-    (batch, src_len, encoder_size) with zeros at padded positions; `hidden_states` = (embeddings, layer 1, ...).
-    An RNN has no self-attention, so `attentions` is always None.
+    Inputs: input_ids (batch, src_len) and a right-padded attention_mask. Output: `RNNEncoderOutput` with
+    `last_hidden_state` (batch, src_len, encoder_size), zeros at padded positions; `hidden_states` = (embeddings,
+    layer 1, ...); each layer's final states. With `reverse_source` the RNNs read each row's tokens backwards (a
+    final eos stays last, Sutskever et al. §3.3) and the states come back in the source's own order. An RNN has no
+    self-attention, so `attentions` is always None.
     """
 
     def __init__(self, config: RNNSeq2SeqConfig):
@@ -82,16 +110,26 @@ class RNNSeq2SeqEncoder(nn.Module):
         self.config = config
         self.embed_tokens = nn.Embedding(config.vocab_size, config.embedding_size, config.pad_token_id)
         self.dropout = nn.Dropout(config.dropout)
-        cell = RNN_CELLS[config.cell_type]
         self.layers = nn.ModuleList(
-            cell(
+            build_rnn(
+                config,
                 config.embedding_size if i == 0 else config.encoder_output_size,
                 config.encoder_hidden_size,
-                batch_first=True,
                 bidirectional=config.bidirectional_encoder,
             )
             for i in range(config.encoder_layers)
         )
+
+    def reading_order(self, input_ids: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """(batch, src_len) positions in the order the RNNs read them with `reverse_source`: each row's real tokens
+        backwards, a final eos kept last (Sutskever et al.'s sources end in <EOS>), padding in place."""
+        batch, seq_len = input_ids.shape
+        if lengths is None:
+            lengths = input_ids.new_full((batch,), seq_len)
+        lengths = lengths.to(input_ids.device)
+        last_token = input_ids.gather(1, (lengths - 1).clamp(min=0)[:, None])[:, 0]
+        ends_with_eos = (last_token == self.config.eos_token_id) & (lengths > 0)
+        return reverse_prefix_index(lengths - ends_with_eos.long(), seq_len)
 
     def forward(
         self,
@@ -101,7 +139,9 @@ class RNNSeq2SeqEncoder(nn.Module):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-    ) -> BaseModelOutput | tuple:
+    ) -> RNNEncoderOutput | tuple:
+        r"""`reverse_source` reorders `input_ids`; `inputs_embeds` are read in the order given (they carry no eos
+        to keep last), so pass them already reversed."""
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
         if inputs_embeds is None:
@@ -109,15 +149,23 @@ class RNNSeq2SeqEncoder(nn.Module):
             inputs_embeds = self.embed_tokens(input_ids)
         inputs_name = "input_ids" if input_ids is not None else "inputs_embeds"
         lengths = source_lengths(attention_mask, tuple(inputs_embeds.shape[:2]), inputs_name)
+        order = self.reading_order(input_ids, lengths) if self.config.reverse_source and input_ids is not None else None
 
-        hidden = inputs_embeds
-        all_hidden_states = (inputs_embeds,)
+        hidden = inputs_embeds if order is None else gather_positions(inputs_embeds, order)
+        all_hidden_states, final_hidden, final_cell = (inputs_embeds,), [], []
         for layer in self.layers:
-            hidden, _ = run_rnn(layer, self.dropout(hidden), lengths)  # (batch, src_len, encoder_size)
-            all_hidden_states += (hidden,)
+            hidden, final = run_rnn(layer, self.dropout(hidden), lengths)  # (batch, src_len, encoder_size)
+            if isinstance(final, tuple):  # an LSTM's (h_n, c_n)
+                final, cell = final
+                final_cell.append(cell.transpose(0, 1).flatten(1))  # (batch, directions · hidden)
+            final_hidden.append(final.transpose(0, 1).flatten(1))
+            all_hidden_states += (hidden if order is None else gather_positions(hidden, order),)
 
-        output = BaseModelOutput(
-            last_hidden_state=hidden, hidden_states=all_hidden_states if output_hidden_states else None
+        output = RNNEncoderOutput(
+            last_hidden_state=all_hidden_states[-1],
+            hidden_states=all_hidden_states if output_hidden_states else None,
+            final_hidden_state=torch.stack(final_hidden, dim=1),
+            final_cell_state=torch.stack(final_cell, dim=1) if final_cell else None,
         )
         return output if return_dict is not False else output.to_tuple()
 
@@ -130,7 +178,9 @@ class RNNSeq2SeqDecoder(nn.Module):
     "luong" (Luong et al. §3, eq. 5), for target position t:
         h_t = RNN([E y_{t-1}; h~_{t-1} if input feeding], h_{t-1});  c_t = attend(h_t, h);
         o_t = h~_t = tanh(W_c [c_t; h_t])
-    With attention_type "none", c is the fixed source summary at every step (Cho et al. 2014 §2.2).
+    With attention_type "none", c is the fixed source summary at every step (Cho et al. 2014 §2.2), or, with
+    `decoder_reads_context=False`, the decoder sees the source only through its initial state and the output is the
+    top state h_t (Sutskever et al. 2014 §2).
 
     Inputs: decoder input embeddings (batch, tgt_len, embedding_size), the encoder states (batch, src_len,
     encoder_size) and mask (batch, src_len), and an `RNNDecoderCache` holding the state after earlier tokens.
@@ -142,38 +192,62 @@ class RNNSeq2SeqDecoder(nn.Module):
         super().__init__()
         self.config = config
         hidden, context = config.hidden_size, config.encoder_output_size
-        self.embed_tokens = nn.Embedding(config.vocab_size, config.embedding_size, config.pad_token_id)
+        self.embed_tokens = nn.Embedding(config.decoder_vocab_size, config.embedding_size, config.pad_token_id)
         self.dropout = nn.Dropout(config.dropout)
         input_size = config.embedding_size
         if config.attention_wiring == "bahdanau":
             input_size += context
         if config.input_feeding:
             input_size += hidden
-        cell = RNN_CELLS[config.cell_type]
         self.layers = nn.ModuleList(
-            cell(input_size if i == 0 else hidden, hidden, batch_first=True) for i in range(config.decoder_layers)
+            build_rnn(config, input_size if i == 0 else hidden, hidden) for i in range(config.decoder_layers)
         )
         self.attention = build_rnn_attention(config.attention_type, hidden, context, config.attention_hidden_size)
+        if config.context_projection:
+            self.context_projection = nn.Linear(context, context, bias=False)  # V, Cho et al. App. A.1.1
         if config.attention_wiring == "bahdanau":
-            # Deviation from paper: the maxout readout has `hidden_size` units (Bahdanau et al. use l = 500) and
-            # reads s_i rather than s_{i-1}, as Nematus and most reimplementations do.
-            self.readout = Maxout(hidden + context + config.embedding_size, hidden)
-        else:
+            # Deviation from paper: the maxout readout reads s_i, as Bahdanau et al.'s eq. 4 and Cho et al. App.
+            # A.1.2 do, and Nematus; Bahdanau et al.'s App. A.2.2 writes s_{i-1}.
+            self.readout = Maxout(hidden + context + config.embedding_size, config.readout_size)
+        elif config.decoder_reads_context:
             self.attentional_projection = nn.Linear(context + hidden, hidden, bias=False)  # W_c, Luong eq. 5
         if config.decoder_init == "bridge":
             state_size = hidden * (2 if config.cell_type == "lstm" else 1)
-            self.bridge = nn.Linear(context, config.decoder_layers * state_size)  # W_s, Bahdanau App. A.2.2
+            bridge_input = config.encoder_hidden_size if config.bridge_source == "backward" else context
+            # W_s of Bahdanau et al. App. A.2.2, V' of Cho et al. App. A.1.2
+            self.bridge = nn.Linear(bridge_input, config.decoder_layers * state_size, bias=config.bridge_bias)
 
-    def start(self, encoder_hidden_states: torch.Tensor, encoder_attention_mask: torch.Tensor) -> RNNDecoderCache:
-        """The state before the first target token, and the source-only attention work, done once per source."""
+    def start(
+        self,
+        encoder_hidden_states: torch.Tensor,
+        encoder_attention_mask: torch.Tensor,
+        final_hidden_state: torch.Tensor | None = None,
+        final_cell_state: torch.Tensor | None = None,
+    ) -> RNNDecoderCache:
+        """The state before the first target token, and the source-only attention work, done once per source.
+        `final_*_state` are the encoder's (`RNNEncoderOutput`); without them the top layer's final states are read
+        off `encoder_hidden_states`, which is only possible for sources read in their own order."""
         config, batch = self.config, encoder_hidden_states.shape[0]
-        summary = summarize_source(encoder_hidden_states, encoder_attention_mask, config.bidirectional_encoder)
+        if final_hidden_state is None:
+            if config.reverse_source or config.decoder_init == "encoder_final":
+                raise ValueError(
+                    "This model starts its decoder from the encoder's final states (reverse_source or "
+                    "decoder_init='encoder_final'), which `encoder_outputs` lacks: pass the RNNEncoderOutput the "
+                    "model's encoder returns (model.get_encoder()(input_ids, attention_mask)), not a tuple."
+                )
+            summary = summarize_source(encoder_hidden_states, encoder_attention_mask, config.bidirectional_encoder)
+        else:
+            summary = final_hidden_state[:, -1]  # the top layer's [h->_T; h<-_1], (batch, encoder_size)
+        if config.context_projection:
+            summary = torch.tanh(self.context_projection(summary))  # c = tanh(V h_N), Cho et al. App. A.1.1
         shape = (batch, config.decoder_layers, config.hidden_size)
         if config.decoder_init == "bridge":
-            # Deviation from paper: every layer starts from tanh(W_s [h->_T; h<-_1]) (Bahdanau et al. use h<-_1
-            # alone; Sutskever et al. copy each encoder layer's final state).
-            states = torch.tanh(self.bridge(summary)).view(batch, config.decoder_layers, -1)
+            bridge_input = summary[:, config.encoder_hidden_size :] if config.bridge_source == "backward" else summary
+            # Every layer starts from its slice of tanh(W_s summary); the papers that bridge have one layer.
+            states = torch.tanh(self.bridge(bridge_input)).view(batch, config.decoder_layers, -1)
             hidden, cell = states[..., : config.hidden_size], states[..., config.hidden_size :]
+        elif config.decoder_init == "encoder_final":
+            hidden, cell = final_hidden_state, final_cell_state  # (batch, layers, hidden), Sutskever et al. §2
         else:
             hidden = cell = summary.new_zeros(shape)
         return RNNDecoderCache(
@@ -181,7 +255,7 @@ class RNNSeq2SeqDecoder(nn.Module):
             cell=cell.contiguous() if config.cell_type == "lstm" else None,
             attentional=summary.new_zeros(batch, config.hidden_size) if config.input_feeding else None,
             keys=self.attention.precompute_keys(encoder_hidden_states) if self.attention is not None else None,
-            summary=summary if self.attention is None else None,
+            summary=summary if self.attention is None and config.decoder_reads_context else None,
         )
 
     def run_layers(self, inputs: torch.Tensor, cache: RNNDecoderCache) -> list[torch.Tensor]:
@@ -224,6 +298,8 @@ class RNNSeq2SeqDecoder(nn.Module):
             inputs = torch.cat([embeds, cache.attentional[:, None, :]], dim=-1)
         layer_outputs = self.run_layers(inputs, cache)
         top = layer_outputs[-1]  # h_t, (batch, steps, hidden)
+        if not self.config.decoder_reads_context:
+            return top, None, layer_outputs  # the softmax reads the top LSTM state (Sutskever et al. §2)
         context, weights = self.attend(top, cache, encoder_hidden_states, encoder_attention_mask)
         attentional = torch.tanh(self.attentional_projection(torch.cat([context, top], dim=-1)))  # h~_t
         if self.config.input_feeding:
@@ -258,20 +334,25 @@ class RNNSeq2SeqPreTrainedModel(ZooPreTrainedMixin, PreTrainedModel):
     _skip_keys_device_placement = CACHE_NAMES
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Bahdanau et al. App. A.2: recurrent matrices random orthogonal; W_a, U_a ~ N(0, 0.001^2); v_a and all
-        biases zero; every other weight ~ N(0, init_std^2) (0.01 in the paper).
+        """Bahdanau et al. App. B.1 (and Cho et al. App. A.2): each gate block of a recurrent matrix (U, U_z, U_r)
+        random orthogonal; W_a, U_a ~ N(0, 0.001^2); v_a and all biases zero; every other weight ~ N(0, init_std^2)
+        (0.01 in the papers). With `init_range`, every parameter ~ U(-init_range, init_range) instead (Sutskever
+        et al. §3.4, Luong et al. §4.1). Padding rows of the embeddings start at zero either way.
 
         transformers visits children before their parent, so the AdditiveAttention branch overrides the generic
         Linear rule for W_a, U_a and v_a."""
-        std = self.config.init_std
-        if isinstance(module, AdditiveAttention):
+        std, bound = self.config.init_std, self.config.init_range
+        if bound is not None:
+            for param in module.parameters(recurse=False):
+                init.uniform_(param, -bound, bound)
+        elif isinstance(module, AdditiveAttention):
             init.normal_(module.query_projection.weight, mean=0.0, std=0.001)
             init.normal_(module.key_projection.weight, mean=0.0, std=0.001)
             init.zeros_(module.v_a)
-        elif isinstance(module, nn.RNNBase):
+        elif isinstance(module, (nn.RNNBase, ResetBeforeGRU)):
             for name, param in module.named_parameters():
                 if name.startswith("weight_hh"):
-                    init.orthogonal_(param)
+                    orthogonal_per_gate_(param)
                 elif name.startswith("weight_ih"):
                     init.normal_(param, mean=0.0, std=std)
                 else:
@@ -282,8 +363,8 @@ class RNNSeq2SeqPreTrainedModel(ZooPreTrainedMixin, PreTrainedModel):
                 init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
             init.normal_(module.weight, mean=0.0, std=std)
-            if module.padding_idx is not None:
-                init.zeros_(module.weight[module.padding_idx])
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            init.zeros_(module.weight[module.padding_idx])
 
     @classmethod
     def _supports_default_dynamic_cache(cls) -> bool:
@@ -347,7 +428,7 @@ class RNNSeq2SeqModel(RNNSeq2SeqPreTrainedModel):
         if encoder_outputs is None:
             encoder_outputs = self.encoder(input_ids, attention_mask, inputs_embeds, output_hidden_states=output_hidden_states)
         elif not isinstance(encoder_outputs, BaseModelOutput):
-            encoder_outputs = BaseModelOutput(*encoder_outputs)
+            encoder_outputs = BaseModelOutput(*encoder_outputs)  # a tuple: the final states cannot be told apart
         encoder_hidden_states = encoder_outputs.last_hidden_state
         check_mask_shape(attention_mask, encoder_hidden_states.shape[:2], "the encoder output")
         if attention_mask is None:
@@ -356,13 +437,16 @@ class RNNSeq2SeqModel(RNNSeq2SeqPreTrainedModel):
         if (decoder_input_ids is None) == (decoder_inputs_embeds is None):
             raise ValueError("Pass exactly one of decoder_input_ids, decoder_inputs_embeds or labels.")
         if decoder_inputs_embeds is None:
-            check_token_ids(decoder_input_ids, self.config.vocab_size, "decoder_input_ids")
+            check_token_ids(decoder_input_ids, self.config.decoder_vocab_size, "decoder_input_ids")
             decoder_inputs_embeds = self.decoder.embed_tokens(decoder_input_ids)
         cache = resolve_cache_argument(cache, past_key_values)
         if cache is not None and not isinstance(cache, RNNDecoderCache):
             raise TypeError(f"cache must be the RNNDecoderCache this model returned, got {type(cache).__name__}.")
         if cache is None:
-            cache = self.decoder.start(encoder_hidden_states, attention_mask)
+            cache = self.decoder.start(
+                encoder_hidden_states, attention_mask,
+                getattr(encoder_outputs, "final_hidden_state", None), getattr(encoder_outputs, "final_cell_state", None),
+            )
         output, weights, layer_outputs = self.decoder(decoder_inputs_embeds, encoder_hidden_states, attention_mask, cache)
 
         result = Seq2SeqModelOutput(
@@ -386,7 +470,7 @@ class RNNSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, RNNSeq2SeqPreTrained
         super().__init__(config)
         self.model = RNNSeq2SeqModel(config)
         self.dropout = nn.Dropout(config.dropout)
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)  # W_o
+        self.lm_head = nn.Linear(config.output_size, config.decoder_vocab_size, bias=False)  # W_o
         self.post_init()
 
     def forward(
@@ -418,7 +502,7 @@ class RNNSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, RNNSeq2SeqPreTrained
             resolve_cache_argument(cache, past_key_values), inputs_embeds, decoder_inputs_embeds, use_cache,
             output_attentions, output_hidden_states, return_dict=True,
         )
-        logits = self.lm_head(self.dropout(outputs.last_hidden_state))  # (batch, tgt_len, vocab)
+        logits = self.lm_head(self.dropout(outputs.last_hidden_state))  # (batch, tgt_len, decoder_vocab_size)
         loss = None
         if labels is not None:
             loss = self.token_cross_entropy(logits, labels, num_items_in_batch)

@@ -30,10 +30,10 @@ class TransformerStack(nn.Module):
     """What the encoder and decoder stacks share: token embeddings scaled by sqrt(d_model) (§3.4), absolute
     positions (§3.5) and embedding dropout (§5.4), and the final LayerNorm that pre-LN needs."""
 
-    def __init__(self, config: TransformerSeq2SeqConfig):
+    def __init__(self, config: TransformerSeq2SeqConfig, vocab_size: int):
         super().__init__()
         self.config = config
-        self.embed_tokens = nn.Embedding(config.vocab_size, config.d_model)
+        self.embed_tokens = nn.Embedding(vocab_size, config.d_model)
         self.embed_scale = math.sqrt(config.d_model) if config.scale_embedding else 1.0
         self.embed_positions = build_absolute_position_encoding(config)  # None for relative positions
         # Deviation from paper: pre-LN leaves the last sub-layer output unnormalised, so it gets a final LayerNorm.
@@ -66,7 +66,7 @@ class TransformerEncoder(TransformerStack):
     """
 
     def __init__(self, config: TransformerSeq2SeqConfig):
-        super().__init__(config)
+        super().__init__(config, config.vocab_size)
         self.layers = nn.ModuleList([TransformerEncoderLayer(config, i) for i in range(config.encoder_layers)])
 
     def forward(
@@ -115,7 +115,7 @@ class TransformerDecoder(TransformerStack):
     """
 
     def __init__(self, config: TransformerSeq2SeqConfig):
-        super().__init__(config)
+        super().__init__(config, config.decoder_vocab_size)  # the target side (Marian's convention)
         self.layers = nn.ModuleList([TransformerDecoderLayer(config, i) for i in range(config.decoder_layers)])
 
     def forward(
@@ -302,7 +302,7 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
     """Vaswani et al. 2017 §3 (Figure 1): the encoder-decoder with its pre-softmax linear transformation (§3.4),
     tied to the embeddings when `tie_word_embeddings`.
 
-    Output: `Seq2SeqLMOutput`, `logits` `(batch, tgt_len, vocab_size)` and, given `labels`, the mean token
+    Output: `Seq2SeqLMOutput`, `logits` `(batch, tgt_len, decoder_vocab_size)` and, given `labels`, the mean token
     cross-entropy (-100 ignored). Label smoothing (§5.4) comes from the Trainer's `label_smoothing_factor`.
     `generate()` defaults follow §6.1: beam size 4, length penalty α = 0.6.
     """
@@ -312,7 +312,7 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
     def __init__(self, config: TransformerSeq2SeqConfig):
         super().__init__(config)
         self.model = TransformerSeq2SeqModel(config)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.lm_head = nn.Linear(config.d_model, config.decoder_vocab_size, bias=False)
         if not config.tie_word_embeddings:
             self._tied_weights_keys = {}
         elif not config.share_encoder_decoder_embeddings:
@@ -368,7 +368,7 @@ class TransformerSeq2SeqForConditionalGeneration(ZooSeq2SeqLMMixin, TransformerS
             output_hidden_states=output_hidden_states,
             return_dict=True,
         )
-        logits = self.lm_head(outputs.last_hidden_state)  # (batch, tgt_len, vocab_size)
+        logits = self.lm_head(outputs.last_hidden_state)  # (batch, tgt_len, decoder_vocab_size)
         loss = None
         if labels is not None:
             loss = self.token_cross_entropy(logits, labels, num_items_in_batch)

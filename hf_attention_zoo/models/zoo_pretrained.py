@@ -74,8 +74,18 @@ class ZooPreTrainedMixin:
         return shifted.masked_fill(shifted == -100, self.config.pad_token_id)
 
     def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing=True):
-        # transformers resizes the input (encoder) table and the output projection; one vocabulary serves source
-        # and target, so a decoder table of its own is resized to the same size, then re-tied where configured.
+        """Resize the vocabulary. One joint vocabulary: every table (encoder, decoder, output projection), re-tied
+        where configured. Separate vocabularies (`decoder_vocab_size != vocab_size`, Marian's convention): the source
+        side only; `resize_decoder_token_embeddings` resizes the target side."""
+        if self.config.decoder_vocab_size != self.config.vocab_size:
+            resized = self._get_resized_embeddings(
+                self.get_input_embeddings(), new_num_tokens, pad_to_multiple_of, mean_resizing
+            )
+            self.set_input_embeddings(resized)
+            self.config.vocab_size = resized.num_embeddings
+            return resized
+        # transformers resizes the input (encoder) table and the output projection; a decoder table of its own is
+        # resized to the same size here.
         embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
         decoder = self.base_model.decoder
         if decoder.embed_tokens.num_embeddings != embeddings.num_embeddings:
@@ -83,7 +93,26 @@ class ZooPreTrainedMixin:
                 decoder.embed_tokens, embeddings.num_embeddings, mean_resizing=mean_resizing
             )
             self.tie_weights()
+        self.config.decoder_vocab_size = embeddings.num_embeddings
         return embeddings
+
+    def resize_decoder_token_embeddings(self, new_num_tokens: int, mean_resizing: bool = True) -> nn.Embedding:
+        """Resize the target side of separate vocabularies (Marian's name): the decoder's table and the output
+        projection, re-tied where configured."""
+        if self.config.decoder_vocab_size == self.config.vocab_size:
+            raise ValueError(
+                f"This model has one joint vocabulary of {self.config.vocab_size} tokens: resize it with "
+                "resize_token_embeddings, which resizes both sides."
+            )
+        decoder = self.base_model.decoder
+        decoder.embed_tokens = self._get_resized_embeddings(decoder.embed_tokens, new_num_tokens,
+                                                            mean_resizing=mean_resizing)
+        output = self.get_output_embeddings()
+        if output is not None:
+            self.set_output_embeddings(self._get_resized_lm_head(output, new_num_tokens, mean_resizing=mean_resizing))
+        self.config.decoder_vocab_size = new_num_tokens
+        self.tie_weights()
+        return decoder.embed_tokens
 
 
 class ZooSeq2SeqLMMixin:
@@ -118,6 +147,16 @@ class ZooSeq2SeqLMMixin:
         if torch.is_tensor(num_items_in_batch):
             num_items_in_batch = num_items_in_batch.to(total.device)
         return total / num_items_in_batch
+
+    def compute_transition_scores(self, *args, **kwargs):
+        # transformers reads the width of the scores from `config.vocab_size`, the source side under Marian's
+        # convention; the scores are the decoder's, `decoder_vocab_size` wide.
+        source_vocab_size = self.config.vocab_size
+        self.config.vocab_size = self.config.decoder_vocab_size
+        try:
+            return super().compute_transition_scores(*args, **kwargs)
+        finally:
+            self.config.vocab_size = source_vocab_size
 
     def _reorder_cache(self, cache, beam_idx: torch.Tensor):
         """The one beam-reorder seam of every family: keep the cache rows of the hypotheses beam search selected.

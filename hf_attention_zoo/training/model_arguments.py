@@ -56,16 +56,17 @@ def parse_config_overrides(text: str) -> dict:
 def build_model_config(model_args: ModelArguments, source_tokenizer, target_tokenizer):
     """The family's preset with the overrides, sized to the tokenizers and using their special-token ids.
 
-    With separate vocabularies the one `vocab_size` of the configs covers the larger side (each side's table then
-    has unused rows), and the Transformer does not share its source and target embeddings: the same id means
-    different tokens on the two sides.
+    With separate vocabularies `vocab_size` is the source tokenizer's size and `decoder_vocab_size` the target's
+    (Marian's convention), and the Transformer does not share its source and target embeddings: the same id means
+    different tokens on the two sides. With one joint tokenizer both are its size.
     """
     if (source_tokenizer.pad_token_id, source_tokenizer.eos_token_id) != (
         target_tokenizer.pad_token_id, target_tokenizer.eos_token_id
     ):
         raise ValueError("The source and target tokenizers must use the same pad and eos ids.")
     fields = dict(
-        vocab_size=max(len(source_tokenizer), len(target_tokenizer)),
+        vocab_size=len(source_tokenizer),
+        decoder_vocab_size=len(target_tokenizer),
         pad_token_id=target_tokenizer.pad_token_id,
         bos_token_id=target_tokenizer.bos_token_id,
         eos_token_id=target_tokenizer.eos_token_id,

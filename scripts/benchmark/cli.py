@@ -27,10 +27,13 @@ from report import MEASUREMENT_NOTES, load_average, machine_info, write_report
 from hf_attention_zoo import TransformerSeq2SeqForConditionalGeneration
 from contenders import generate_call, hf_loss, marian_config, zoo_transformer_config
 from harness import QUICK_SIZES, Sizes, build, random_ids, training_step
-from sections import gpu, rnn_decoding, rnn_training, sequence_length, transformer_decoding, transformer_training
+from sections import (
+    gpu, gru_cell, rnn_decoding, rnn_training, sequence_length, transformer_decoding, transformer_training,
+)
 
 
-SECTIONS = ("transformer_training", "transformer_decoding", "rnn_training", "rnn_decoding", "sequence_length", "gpu")
+SECTIONS = ("transformer_training", "transformer_decoding", "rnn_training", "rnn_decoding", "gru_cell", "sequence_length",
+            "gpu")
 
 
 def parse_sections(value: str) -> list[str]:
@@ -114,7 +117,8 @@ def run_benchmark(args: argparse.Namespace) -> dict:
               "settings": dict(vars(args)), "measurement_notes": MEASUREMENT_NOTES,
               "sections": {}}
     functions = {"transformer_training": transformer_training, "transformer_decoding": transformer_decoding,
-                 "rnn_training": rnn_training, "rnn_decoding": rnn_decoding, "sequence_length": sequence_length,
+                 "rnn_training": rnn_training, "rnn_decoding": rnn_decoding, "gru_cell": gru_cell,
+                 "sequence_length": sequence_length,
                  "gpu": gpu}
     for name in SECTIONS:
         if name not in args.only:

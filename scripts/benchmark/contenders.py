@@ -39,13 +39,13 @@ def marian_config(config: TransformerSeq2SeqConfig) -> MarianConfig:
     )
 
 
-def rnn_config(sizes: Sizes, wiring: str) -> RNNSeq2SeqConfig:
+def rnn_config(sizes: Sizes, wiring: str, **overrides) -> RNNSeq2SeqConfig:
     """The "small" RNN preset (bidirectional GRU, Bahdanau wiring, additive score) or its Luong variant (general
     score, no input feeding), sizes explicit, dropout 0."""
     luong = dict(attention_type="general", attention_wiring="luong", input_feeding=False) if wiring == "luong" else {}
     return RNNSeq2SeqConfig.from_preset(
         "small", vocab_size=sizes.vocab_size, embedding_size=sizes.rnn_embedding_size,
-        hidden_size=sizes.rnn_hidden_size, dropout=0.0, **luong,
+        hidden_size=sizes.rnn_hidden_size, dropout=0.0, **luong, **overrides,
     )
 
 

@@ -188,6 +188,38 @@ def rnn_decoding(args, sizes: Sizes) -> dict:
             "cases": cases, "targets": targets}
 
 
+def gru_cell(args, sizes: Sizes) -> dict:
+    """The papers' GRU (reset before U, `ResetBeforeGRU`, a Python loop over time steps) vs `nn.GRU` (reset after,
+    one fused kernel per layer), in the same model: training and decoding at the RNN sections' shapes."""
+    input_ids = random_ids((sizes.train_batch, sizes.train_len), sizes.vocab_size, args.seed)
+    labels = random_ids((sizes.train_batch, sizes.train_len), sizes.vocab_size, args.seed + 1)
+    sources = random_ids((max(sizes.decode_batches), sizes.source_len), sizes.vocab_size, args.seed + 2)
+    device, names = torch.device("cpu"), {"before": "reset before (papers)", "after": "reset after (nn.GRU)"}
+    models = {reset: build(lambda r=reset: RNNSeq2SeqForConditionalGeneration(
+        rnn_config(sizes, "bahdanau", gru_reset=r)), args.seed) for reset in names}
+    training = []
+    for reset, model in models.items():
+        step = training_step(model, hf_loss(model, input_ids, labels), False, device)
+        training.append(Contender(names[reset], step, labels.numel(), trainable_parameters(model)))
+    time_interleaved(training, args.repeats, args.warmup)
+    cases = [case_record(f"training, batch {sizes.train_batch} × {sizes.train_len} tokens", training,
+                         "target tokens/s", peer=names["after"])]
+    for num_beams, batch in ((1, max(sizes.decode_batches)), (sizes.num_beams, 1)):
+        contenders = []
+        for reset, model in models.items():
+            model.eval()
+            contenders.append(Contender(names[reset], generate_call(model, sources[:batch], num_beams, sizes.new_tokens),
+                                        batch * sizes.new_tokens, trainable_parameters(model)))
+        time_interleaved(contenders, args.repeats, args.warmup)
+        cases.append(case_record(f"{search_name(num_beams)}, batch {batch}", contenders, "generated tokens/s",
+                                 peer=names["after"]))
+    return {"description": "Zoo 'small' RNN preset (bidirectional GRU encoder, GRU decoder, Bahdanau wiring, "
+                           "additive score, dropout 0) with gru_reset='before' vs 'after'; the same parameter "
+                           "count. The ratio chooses the presets' default (README, 'The RNN presets').",
+            "config": rnn_config(sizes, "bahdanau", gru_reset="before").to_diff_dict(),
+            "cases": cases, "targets": []}
+
+
 def sequence_length(args, sizes: Sizes) -> dict:
     """How a training step and greedy decoding grow with the sequence length T, RNN vs Transformer."""
     rnn = build(lambda: RNNSeq2SeqForConditionalGeneration(rnn_config(sizes, "bahdanau")), args.seed)

@@ -39,7 +39,7 @@ def _model(source_tokenizer, target_tokenizer, sources: list[str], **overrides):
     """A tiny random model (`tiny_model`: weights large enough that candidates rarely tie) sized to the tokenizers,
     whose </s> output row points along its mean decoder state, scaled so that </s> beats every other token in a
     fifth of random decoder states: some outputs end early and others run to the length limit."""
-    model = tiny_model(vocab_size=max(len(source_tokenizer), len(target_tokenizer)), **overrides)
+    model = tiny_model(vocab_size=len(source_tokenizer), decoder_vocab_size=len(target_tokenizer), **overrides)
     batch = source_tokenizer(sources, return_tensors="pt", padding=True)
     generator = torch.Generator().manual_seed(0)
     decoder_input_ids = torch.randint(4, len(target_tokenizer), (len(sources), MAX_NEW_TOKENS), generator=generator)

@@ -35,7 +35,8 @@ def test_every_registered_family_has_equivalence_fixtures():
 @pytest.mark.parametrize("cache_argument", ["cache", "past_key_values"])  # 5.24+ name, and the name up to 5.23
 def test_incremental_decoding_from_the_cache_equals_a_full_forward(case, cache_argument):
     _, model, input_ids, attention_mask = case
-    decoder_input_ids = torch.randint(3, 99, (input_ids.shape[0], 6), generator=torch.Generator().manual_seed(1))
+    decoder_input_ids = torch.randint(3, model.config.decoder_vocab_size, (input_ids.shape[0], 6),
+                                      generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         encoder_outputs = model.get_encoder()(input_ids, attention_mask)
         full = model(attention_mask=attention_mask, encoder_outputs=encoder_outputs,
@@ -99,7 +100,7 @@ def test_save_then_load_gives_identical_weights_and_outputs(case, tmp_path):
     assert original.keys() == restored.keys()
     for name, tensor in original.items():
         assert torch.equal(tensor, restored[name]), name
-    decoder_input_ids = input_ids[:, :3]
+    decoder_input_ids = input_ids[:, :3] % model.config.decoder_vocab_size
     with torch.no_grad():
         torch.testing.assert_close(loaded(input_ids, attention_mask, decoder_input_ids).logits,
                                    model(input_ids, attention_mask, decoder_input_ids).logits, rtol=0, atol=0)
@@ -109,15 +110,19 @@ def test_save_then_load_gives_identical_weights_and_outputs(case, tmp_path):
 
 def test_remote_code_in_a_fresh_process_without_the_package_gives_identical_outputs(tmp_path,
                                                                                    load_through_remote_code):
-    """One variant of every family, all loaded in one fresh process (an interpreter takes seconds to start)."""
+    """Two variants of every family (the second, and the last, which uses the newest modules), all loaded in one
+    fresh process (an interpreter takes seconds to start)."""
     jobs, models = {}, {}
     for family, (variants, _, _) in FAMILY_FIXTURES.items():
-        models[family] = build_model(family, list(variants)[1])
-        input_ids, attention_mask = sources(family)
-        models[family].save_pretrained(tmp_path / family)
-        jobs[family] = (tmp_path / family,
-                        dict(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=input_ids[:, :4]),
-                        dict(input_ids=input_ids, attention_mask=attention_mask, num_beams=3, max_new_tokens=6))
+        for variant in (list(variants)[1], list(variants)[-1]):
+            name = f"{family}-{variant}"
+            models[name] = build_model(family, variant)
+            input_ids, attention_mask = sources(family)
+            models[name].save_pretrained(tmp_path / name)
+            decoder_input_ids = input_ids[:, :4] % models[name].config.decoder_vocab_size
+            jobs[name] = (tmp_path / name,
+                          dict(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids),
+                          dict(input_ids=input_ids, attention_mask=attention_mask, num_beams=3, max_new_tokens=6))
     results = load_through_remote_code(jobs)
     for family, (folder, forward_inputs, generate_inputs) in jobs.items():
         remote = results[family]

@@ -134,10 +134,8 @@ def test_paper_initialisation():
     assert isinstance(attention, AdditiveAttention)
     assert torch.all(attention.v_a == 0)  # v_a = 0
     assert attention.key_projection.weight.std() < 0.002  # U_a ~ N(0, 0.001^2)
-    recurrent = model.model.decoder.layers[0].weight_hh_l0[:64]  # one gate block of an orthogonal matrix
-    w = model.model.decoder.layers[0].weight_hh_l0
-    torch.testing.assert_close(w.T @ w, torch.eye(64), atol=1e-4, rtol=0)
-    assert recurrent.shape == (64, 64)
+    for block in model.model.decoder.layers[0].weight_hh_l0.unflatten(0, (3, 64)):  # U_r, U_z, U: each orthogonal
+        torch.testing.assert_close(block.T @ block, torch.eye(64), atol=1e-4, rtol=0)
     assert 0.005 < model.lm_head.weight.std() < 0.015
 
 

@@ -42,12 +42,14 @@ def dates():
     return make_dates_dataset(200, 20, 20, seed=0)
 
 
-def _save(folder: Path, family: str, source_tokenizer, target_tokenizer=None):
-    """Save a tiny model of `family` sized for both tokenizers, and the tokenizers, in `folder`."""
-    vocab_size = max(len(source_tokenizer), len(target_tokenizer or source_tokenizer))
-    # Seed 1 gives each test sentence a different translation (seed 0 gives the RNN one output for all), so a
+def _save(folder: Path, family: str, source_tokenizer, target_tokenizer=None, seed: int = 1):
+    """Save a tiny model of `family` sized for both tokenizers (each side its own), and the tokenizers, in `folder`."""
+    sizes = dict(vocab_size=len(source_tokenizer), decoder_vocab_size=len(target_tokenizer or source_tokenizer))
+    if target_tokenizer is not None and family == "transformer":
+        sizes["share_encoder_decoder_embeddings"] = False
+    # The seeds used give each test sentence a different translation (others give one output for all), so a
     # translation returned in the wrong order would show.
-    model = FIXTURES[family].tiny_model(seed=1, vocab_size=vocab_size)
+    model = FIXTURES[family].tiny_model(seed=seed, **sizes)
     model.generation_config.max_new_tokens = MAX_NEW_TOKENS
     model.save_pretrained(folder)
     save_tokenizers(folder, source_tokenizer, target_tokenizer)
@@ -113,12 +115,12 @@ def test_input_without_text_translates_to_as_many_empty_lines(saved, stdin, expe
 
 @pytest.fixture(scope="module")
 def separate_vocabularies(tmp_path_factory, dates):
-    """(folder, model, source_tokenizer, target_tokenizer) of an iso -> human model: the target vocabulary is the
-    larger one, so every id the model can emit has a target token."""
+    """(folder, model, source_tokenizer, target_tokenizer) of an iso -> human model with separate vocabularies:
+    vocab_size is the source tokenizer's size and decoder_vocab_size the target's."""
     source_tokenizer = train_tokenizer(dates, "iso", model="char")
     target_tokenizer = train_tokenizer(dates, "human", model="char")
     folder = tmp_path_factory.mktemp("separate")
-    return folder, _save(folder, "rnn", source_tokenizer, target_tokenizer), source_tokenizer, target_tokenizer
+    return folder, _save(folder, "rnn", source_tokenizer, target_tokenizer, seed=6), source_tokenizer, target_tokenizer
 
 
 def test_separate_vocabularies_decode_with_the_target_tokenizer(separate_vocabularies):

@@ -12,12 +12,26 @@ RNN_VARIANTS = {
                                     input_feeding=True),
     "luong-rnn-dot": dict(cell_type="rnn", attention_type="dot", attention_wiring="luong"),
     "context-vector-lstm": dict(cell_type="lstm", attention_type="none", attention_wiring="bahdanau"),
+    # The paper presets' switches (tests/models/test_rnn_paper_presets.py checks them against the papers).
+    "cho-paper-gru-context": dict(cell_type="gru", gru_reset="before", attention_type="none", bidirectional_encoder=False,
+                                  encoder_hidden_size=16, context_projection=True, bridge_bias=False, readout_size=10),
+    "sutskever-reversed-separate-vocab": dict(
+        cell_type="lstm", attention_type="none", attention_wiring="luong", bidirectional_encoder=False,
+        encoder_hidden_size=16, decoder_reads_context=False, decoder_init="encoder_final", reverse_source=True,
+        decoder_vocab_size=71),
+    "luong-reversed-encoder-final": dict(
+        cell_type="lstm", attention_type="general", attention_wiring="luong", input_feeding=True,
+        bidirectional_encoder=False, encoder_hidden_size=16, decoder_init="encoder_final", reverse_source=True),
+    # last: the remote-code test loads it, so it should use the newest module (rnn_cells.ResetBeforeGRU)
+    "bahdanau-paper-gru": dict(cell_type="gru", gru_reset="before", bridge_source="backward", bridge_bias=False,
+                               readout_size=10),
 }
 TRANSFORMER_VARIANTS = {
     "sinusoidal-postLN": dict(position_embedding_type="sinusoidal"),
     "learned-preLN": dict(position_embedding_type="learned", normalize_before=True),
     "relative-postLN": dict(position_embedding_type="relative"),
     "sinusoidal-postLN-sdpa": dict(position_embedding_type="sinusoidal", attn_implementation="sdpa"),
+    "separate-vocabularies": dict(decoder_vocab_size=71, share_encoder_decoder_embeddings=False),
 }
 
 

@@ -41,7 +41,8 @@ def eos_prone_model(seed: int = 0, **overrides):
     model = tiny_model(seed=seed, tie_word_embeddings=False, **overrides)
     input_ids, attention_mask = source_batch(seed=seed + 100)
     with torch.no_grad():
-        decoder_input_ids = torch.randint(3, 99, (input_ids.shape[0], 6), generator=torch.Generator().manual_seed(seed))
+        decoder_input_ids = torch.randint(3, model.config.decoder_vocab_size, (input_ids.shape[0], 6),
+                                          generator=torch.Generator().manual_seed(seed))
         mean_state = model.model(input_ids, attention_mask, decoder_input_ids).last_hidden_state.mean(dim=(0, 1))
         model.lm_head.weight[EOS] = 1.1 * mean_state / mean_state.norm()
     return model
