@@ -25,6 +25,7 @@ from transformers import AutoModelForSeq2SeqLM, DataCollatorForSeq2Seq, HfArgume
 
 from hf_attention_zoo.hub.model_card import update_model_card
 from hf_attention_zoo.data.subword_tokenizer import tokenize_translation_dataset
+from hf_attention_zoo.generation.length_normalization import length_normalization_kwargs
 from hf_attention_zoo.generation.translate import translate
 from hf_attention_zoo.evaluation.translation_metrics import corpus_scores, teacher_forced_perplexity
 from hf_attention_zoo.data.translation_task import load_task, load_translation_task
@@ -36,6 +37,12 @@ class EvaluateArguments:
     split: str = field(default="test", metadata={"help": "The split to translate (test, validation, test_2017, ...)."})
     num_beams: int | None = field(default=None, metadata={"help": "Beam size (default: the model's generation config)."})
     length_penalty: float | None = field(default=None, metadata={"help": "Beam length penalty α (default: the model's)."})
+    length_normalization: str = field(
+        default="length",
+        metadata={"help": "How beam search normalises scores by length, with α = --length_penalty: length "
+                          "(|y|**α, transformers' own), gnmt (((5+|y|)/6)**α, Wu et al. 2016, inside the search) or "
+                          "none.", "choices": ["length", "gnmt", "none"]},
+    )
     max_new_tokens: int | None = field(default=None, metadata={"help": "Most generated tokens (default: the model's max_length)."})
     batch_size: int = field(default=64, metadata={"help": "Sentences per generate() call."})
     device: str = field(default="cuda" if torch.cuda.is_available() else "cpu", metadata={"help": "cpu or cuda."})
@@ -63,9 +70,13 @@ def main(argv: list[str]) -> dict:
     references = [pair[data_args.target_lang] for pair in pairs]
     model = AutoModelForSeq2SeqLM.from_pretrained(folder).to(args.device).eval()
 
+    generation = model.generation_config
+    num_beams = args.num_beams or generation.num_beams
+    alpha = args.length_penalty if args.length_penalty is not None else generation.length_penalty
     started = time.time()
-    hypotheses = translate(model, tokenizer, target_tokenizer, sources, args.batch_size, num_beams=args.num_beams,
-                           max_new_tokens=args.max_new_tokens, length_penalty=args.length_penalty)
+    hypotheses = translate(model, tokenizer, target_tokenizer, sources, args.batch_size, num_beams=num_beams,
+                           max_new_tokens=args.max_new_tokens,
+                           **length_normalization_kwargs(args.length_normalization, alpha, num_beams))
     seconds = time.time() - started
     scores = corpus_scores(hypotheses, references)
     tokenized = tokenize_translation_dataset(
@@ -76,7 +87,6 @@ def main(argv: list[str]) -> dict:
     loader = DataLoader(tokenized, batch_size=args.batch_size, collate_fn=DataCollatorForSeq2Seq(tokenizer, model=model))
     perplexity = teacher_forced_perplexity(model, loader)
 
-    generation = model.generation_config
     results = {
         "sacrebleu": scores["sacrebleu"], "chrf": scores["chrf"],
         "bleu_lowercase_tokenized": scores["bleu_lowercase_tokenized"], "perplexity": perplexity["perplexity"],
@@ -85,8 +95,8 @@ def main(argv: list[str]) -> dict:
     report = {
         "model": args.model, "split": args.split, "data": data_args.description, "sentences": len(sources),
         "results": results, "signatures": scores["signatures"], "label_tokens": perplexity["tokens"],
-        "decoding": {"num_beams": args.num_beams or generation.num_beams,
-                     "length_penalty": args.length_penalty if args.length_penalty is not None else generation.length_penalty,
+        "decoding": {"num_beams": num_beams, "length_normalization": args.length_normalization,
+                     "length_penalty": alpha,
                      "max_new_tokens": args.max_new_tokens, "max_length": generation.max_length},
         "translate_seconds": round(seconds, 2), "device": args.device,
     }
@@ -98,8 +108,8 @@ def main(argv: list[str]) -> dict:
     if local and args.update_model_card:
         update_model_card(
             folder, results={args.split: results}, signatures=scores["signatures"],
-            evaluation=(f"`scripts/evaluate_model.py --split {args.split}`: beam {report['decoding']['num_beams']}, length "
-                        f"penalty {report['decoding']['length_penalty']}; perplexity is teacher-forced, without label "
+            evaluation=(f"`scripts/evaluate_model.py --split {args.split}`: beam {num_beams}, length normalisation "
+                        f"{args.length_normalization} with α = {alpha}; perplexity is teacher-forced, without label "
                         "smoothing."),
         )
 

@@ -9,6 +9,7 @@ dates -> ISO dates); nothing is downloaded:
     python scripts/train.py --config_overrides "cell_type=lstm,attention_type=general,attention_wiring=luong,input_feeding=true"
     python scripts/train.py --num_train 2000 --num_train_epochs 1 --output_dir /tmp/dates-smoke
     python scripts/train.py --resume_from_checkpoint true   # continue an interrupted run from its last checkpoint
+    python scripts/train.py --average_last_k 5   # save the mean of the last 5 checkpoints (Vaswani et al. §6.1)
 
 Multi30k en-de from the raw files (../shared/data/multi30k), with a joint 8k BPE vocabulary:
 
@@ -45,6 +46,7 @@ from transformers import (
     set_seed,
 )
 
+from hf_attention_zoo.training.checkpoint_averaging import AverageCheckpointsCallback
 from hf_attention_zoo.training.checkpoints import resolve_resume_checkpoint
 from hf_attention_zoo.training.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
 from hf_attention_zoo.training.model_arguments import ModelArguments, build_model_config
@@ -79,6 +81,10 @@ class RunArguments:
         default=3, metadata={"help": "Stop after this many evaluations without a better validation BLEU (0: never)."}
     )
     num_samples: int = field(default=8, metadata={"help": "Test translations printed at the end."})
+    average_last_k: int = field(
+        default=0, metadata={"help": "Keep the mean of the last K checkpoints instead of the best one (0: off); "
+                                     "implies --load_best_model_at_end false --save_total_limit K+1."}
+    )
 
 
 class PaperScheduleTrainer(Seq2SeqTrainer):
@@ -97,9 +103,13 @@ class PaperScheduleTrainer(Seq2SeqTrainer):
 def parse_arguments(argv: list[str]):
     """Parse the command line over the defaults of the chosen family."""
     family = HfArgumentParser(ModelArguments).parse_known_args(args=argv)[0].family
+    # Averaging replaces the best checkpoint and needs the last K kept (plus the best one, which Trainer keeps too).
+    average_last_k = HfArgumentParser(RunArguments).parse_known_args(args=argv)[0].average_last_k
+    averaging_flags = ["--load_best_model_at_end", "false", "--save_total_limit", str(average_last_k + 1)]
     parser = HfArgumentParser((ModelArguments, DataArguments, RunArguments, Seq2SeqTrainingArguments))
     model_args, data_args, run_args, training_args = parser.parse_args_into_dataclasses(
-        args=COMMON_TRAINING_ARGS + family_training_flags(family) + ["--use_cpu", str(cpu_processes())] + argv
+        args=COMMON_TRAINING_ARGS + family_training_flags(family) + ["--use_cpu", str(cpu_processes())]
+        + (averaging_flags if average_last_k else []) + argv
     )
     training_args.generation_max_length = training_args.generation_max_length or data_args.max_target_length
     return model_args, data_args, run_args, training_args
@@ -119,6 +129,8 @@ def main(argv: list[str]) -> dict:
 
     trainer_class = PaperScheduleTrainer if model_args.lr_schedule == "paper" else Seq2SeqTrainer
     callbacks = [EarlyStoppingCallback(run_args.early_stopping_patience)] if run_args.early_stopping_patience else []
+    averaging = AverageCheckpointsCallback(run_args.average_last_k) if run_args.average_last_k else None
+    callbacks += [averaging] if averaging else []
     trainer = trainer_class(
         model=model,
         args=training_args,
@@ -134,7 +146,9 @@ def main(argv: list[str]) -> dict:
     resume = resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir,
                                        "trainer_state.json")
     train_result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    # The best checkpoint is loaded back (load_best_model_at_end); these are its scores.
+    # The best checkpoint is loaded back (load_best_model_at_end), or the average replaced it; these are its scores.
+    if averaging:
+        print(f"[train] averaged {', '.join(folder.name for folder in averaging.averaged_checkpoints)}")
     results = {"validation": trainer.evaluate(metric_key_prefix="validation")}
     if "test" in tokenized:
         results["test"] = trainer.evaluate(tokenized["test"], metric_key_prefix="test")
@@ -161,7 +175,9 @@ def main(argv: list[str]) -> dict:
                 "label smoothing": training_args.label_smoothing_factor,
                 "validation decoding": f"beam {training_args.generation_num_beams}"
                 if (training_args.generation_num_beams or 1) > 1 else "greedy",
-                "best checkpoint": f"highest validation BLEU ({trainer.state.best_model_checkpoint})",
+                **({"checkpoint averaging": f"mean of {', '.join(f.name for f in averaging.averaged_checkpoints)}"}
+                   if averaging else
+                   {"best checkpoint": f"highest validation BLEU ({trainer.state.best_model_checkpoint})"}),
             },
             results=results,
         )

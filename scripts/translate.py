@@ -5,6 +5,7 @@
     printf '9 May 1989\\nMay 9th, 1989\\n' | python scripts/translate.py --model runs/dates
     python scripts/translate.py --model runs/dates --device cuda --batch_size 128 --input_file test.human
     python scripts/translate.py --model owner/name --trust_remote_code true "9 May 1989"
+    python scripts/translate.py --model runs/dates --print_alignments "Tuesday 9 May 1989"   # 1989-05-09 ||| 17-0 14-1 0-2 ...
 
 Texts given as arguments are translated; otherwise `--input_file` (one sentence per line); otherwise stdin. The
 output has one line per input line, in order, printed or written to `--output_file`. An empty (or all-blank) input
@@ -16,10 +17,16 @@ zoo's translation pipeline; with separate vocabularies the output is decoded wit
 `target_tokenizer/`). `--trust_remote_code true` instead runs `transformers.pipeline(model=..., trust_remote_code=True)`:
 the model code and the pipeline saved with the model (`pipeline_translation.py`), without importing the package, so
 the script then runs where only transformers is installed.
+
+`--print_alignments` prints each translation followed by ` ||| ` and its hard alignment in the Pharaoh format that
+fast_align and fairseq print ("i-j": source token i, target token j, 0-based, one link per target token to the source
+token it attends to most, the cross-attention averaged over layers and heads; end-of-sequence tokens left out; see
+`hf_attention_zoo.evaluation.attention_maps`). The indices count tokens (characters or subwords), not words. A blank
+input line then gives " ||| ".
 """
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TextIO
 
@@ -45,6 +52,15 @@ class TranslateArguments:
     trust_remote_code: bool = field(
         default=False, metadata={"help": "Load the model code saved with the model instead of the installed package."}
     )
+    # A plain switch, added to the parser in `parse_arguments`: a dataclass bool would take an optional value and
+    # swallow the text after it (`--print_alignments "9 May 1989"`).
+    print_alignments: bool = field(
+        default=False,
+        init=False,
+        metadata={"help": "Print 'translation ||| alignment': the Pharaoh 'i-j' pairs of fast_align / fairseq (source "
+                          "token i, target token j, 0-based; tokens, not words; eos left out), from the argmax of the "
+                          "cross-attention averaged over layers and heads. Not with --trust_remote_code."},
+    )
 
     def __post_init__(self):
         for name in ("num_beams", "max_new_tokens", "batch_size"):
@@ -60,7 +76,13 @@ def parse_arguments(argv: list[str]) -> tuple[TranslateArguments, list[str]]:
     parser = HfArgumentParser(TranslateArguments)
     # A positional list is not a dataclass field type HfArgumentParser knows; it returns it in a second namespace.
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="Sentences to translate (else --input_file or stdin).")
+    help_text = next(f for f in fields(TranslateArguments) if f.name == "print_alignments").metadata["help"]
+    parser.add_argument("--print_alignments", action="store_true", help=help_text)
     arguments, positional = parser.parse_args_into_dataclasses(args=argv)
+    arguments.print_alignments = positional.print_alignments
+    if arguments.print_alignments and arguments.trust_remote_code:
+        raise ValueError("--print_alignments needs the hf_attention_zoo package (the attention maps are traced there), "
+                         "which --trust_remote_code true does without; drop one of them.")
     return arguments, positional.texts
 
 
@@ -82,6 +104,8 @@ def read_sources(arguments: TranslateArguments, texts: list[str], stdin: TextIO)
 
 
 def main(argv: list[str], stdin: TextIO | None = None) -> list[str]:
+    """Translate as the options say and print or write the output lines; returns them (the translations, or with
+    --print_alignments the `translation ||| alignment` lines)."""
     arguments, texts = parse_arguments(argv)
     sources = read_sources(arguments, texts, sys.stdin if stdin is None else stdin)
     generate_kwargs = {"num_beams": arguments.num_beams, "max_new_tokens": arguments.max_new_tokens}
@@ -103,8 +127,15 @@ def main(argv: list[str], stdin: TextIO | None = None) -> list[str]:
             ) from error
 
         model, source_tokenizer, target_tokenizer = load_translator(arguments.model, arguments.device)
-        translations = translate(model, source_tokenizer, target_tokenizer, sources, arguments.batch_size,
-                                 **generate_kwargs)
+        if arguments.print_alignments:
+            from hf_attention_zoo.evaluation.attention_maps import translate_with_alignments
+
+            aligned = translate_with_alignments(model, source_tokenizer, target_tokenizer, sources,
+                                                arguments.batch_size, **generate_kwargs)
+            translations = [f"{translation} ||| {alignment}" for translation, alignment in aligned]
+        else:
+            translations = translate(model, source_tokenizer, target_tokenizer, sources, arguments.batch_size,
+                                     **generate_kwargs)
     if arguments.output_file:
         Path(arguments.output_file).write_text("".join(f"{line}\n" for line in translations), encoding="utf-8")
     else:

@@ -190,3 +190,16 @@ def load_task(folder: str | os.PathLike[str], **overrides) -> tuple[DataArgument
     fields = json.loads(path.read_text())
     fields.update({name: value for name, value in overrides.items() if value is not None})
     return (DataArguments(**fields), *load_tokenizers(folder))
+
+
+def load_task_or_options(folder: str | os.PathLike[str], dataset: str | None = None, source_lang: str | None = None,
+                         target_lang: str | None = None) -> tuple[DataArguments, object, object]:
+    """`load_task`, or, for a model folder without `zoo_task.json` (one not saved by scripts/train.py), the data
+    named by `dataset` / `source_lang` / `target_lang` with the folder's tokenizers."""
+    try:
+        return load_task(folder, dataset=dataset, source_lang=source_lang, target_lang=target_lang)
+    except FileNotFoundError:
+        if not dataset:
+            raise
+        return (DataArguments(dataset=dataset, source_lang=source_lang, target_lang=target_lang),
+                *load_tokenizers(folder))
