@@ -46,6 +46,10 @@ def test_train_evaluate_translate_push_and_load_from_the_hub(tmp_path, local_hub
                       env=env, cwd=tmp_path)
     translations = local.stdout.splitlines()
     assert len(translations) == len(SOURCES)
+    # the main job's last step (scripts/quickstart.sh): the attention map of one translation
+    run_child(RUN_SCRIPT, [script("plot_attention.py"), "--model", run, "--output", run / "attention.png",
+                           "--num_beams", "4", SOURCES[0]], env=env, cwd=tmp_path)
+    assert (run / "attention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     repo_id = f"{USER}/dates-rnn"
     run_child(RUN_SCRIPT, [script("push_to_hub.py"), "--model", run, "--repo_id", repo_id], env=env, cwd=tmp_path)
