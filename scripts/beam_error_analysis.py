@@ -40,7 +40,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--alpha", type=float, default=1.0, help="α of the length and gnmt normalisations.")
     parser.add_argument("--max_sentences", type=int, default=None, help="Analyse the first N pairs only.")
     parser.add_argument("--max_new_tokens", type=int, default=None,
-                        help="Longest output (default: the model's generation config, else 2 × source + 10).")
+                        help="Longest output (default: the model's generation config).")
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--exact_search_sentences", type=int, default=0,
                         help="Run the exact depth-first search on this many short sources (0: off).")

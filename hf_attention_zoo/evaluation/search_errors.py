@@ -149,8 +149,9 @@ def analyze_search_errors(
 ) -> SearchErrorReport:
     """Translate `sources` with beam search at every size of `beam_sizes`, score each output and each reference with
     the same model and `normalization` (inside the search too: `length_normalization_kwargs`), and judge every
-    sentence (module docstring). With `exact_search_sentences > 0`, the first that many sources of at most
-    `exact_search_max_source_tokens` tokens also get `exact_search` (unnormalised scores only)."""
+    sentence (module docstring). `max_new_tokens` defaults to the model's generation config. With
+    `exact_search_sentences > 0`, the first that many sources of at most `exact_search_max_source_tokens` tokens also
+    get `exact_search` (unnormalised scores only)."""
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"Unknown normalization {normalization!r}; choose one of {', '.join(NORMALIZATIONS)}.")
     if len(sources) != len(references) or not sources:
@@ -160,8 +161,10 @@ def analyze_search_errors(
         raise ValueError("exact_search prunes with unnormalised scores, which only fall as outputs grow; run it with "
                          "normalization='none' (length-normalised scores can rise, so pruning would not be exact).")
     config, device = model.config, model.device
-    max_new_tokens = max_new_tokens or model.generation_config.max_new_tokens or 2 * max(
-        len(ids) for ids in source_tokenizer(sources)["input_ids"]) + 10
+    # The output limit: the one given, else the model's generation config (which generate() then applies itself).
+    generation = model.generation_config
+    limit = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}
+    max_new_tokens = max_new_tokens or generation.max_new_tokens or generation.max_length - 1
     reference_ids = [_until_eos(ids, config.eos_token_id, -1)
                      for ids in target_tokenizer(text_target=references)["input_ids"]]
 
@@ -171,7 +174,7 @@ def analyze_search_errors(
         for start in range(0, len(sources), batch_size):
             batch = source_tokenizer(sources[start:start + batch_size], return_tensors="pt", padding=True).to(device)
             generated = model.generate(
-                **batch, num_beams=beam_size, max_new_tokens=max_new_tokens, do_sample=False,
+                **batch, num_beams=beam_size, do_sample=False, **limit,
                 **length_normalization_kwargs(normalization, alpha, beam_size),
             )
             hypothesis_scores = score_sequences(model, batch["input_ids"], batch["attention_mask"], generated,
@@ -274,7 +277,9 @@ def plot_report(report: SearchErrorReport, path) -> None:
     bleu_axis.plot(beams, [s.bleu for s in report.summaries], "k.-", label="BLEU")
     bleu_axis.set_ylabel("BLEU")
     axis.legend(loc="lower left", fontsize=8)
-    axis.set_title(f"Search vs model errors ({report.normalization} normalisation)")
+    normalization = "no length normalisation" if report.normalization == "none" else (
+        f"{report.normalization} normalisation, α = {report.alpha}")
+    axis.set_title(f"Search vs model errors ({normalization})")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

@@ -75,13 +75,16 @@ class GNMTLengthNormalization(LogitsProcessor):
 
 def length_normalization_kwargs(method: str, alpha: float = 1.0, num_beams: int = 1) -> dict:
     """The `generate()` arguments that make beam search rank hypotheses by `method` (see the module docstring):
-    `length_penalty`, plus a `logits_processor` for "gnmt" with num_beams > 1."""
+    `length_penalty`, plus a `logits_processor` for "gnmt". None for num_beams = 1: one hypothesis has nothing to be
+    ranked against (and generate() warns about a `length_penalty` without beams)."""
     if method not in NORMALIZATIONS:
         raise ValueError(f"Unknown length normalisation {method!r}; choose one of {', '.join(NORMALIZATIONS)}.")
+    if num_beams == 1:
+        return {}
     if method == "length":
         return {"length_penalty": alpha}
     kwargs = {"length_penalty": 0.0}
-    if method == "gnmt" and num_beams > 1:
+    if method == "gnmt":
         kwargs["logits_processor"] = LogitsProcessorList([GNMTLengthNormalization(alpha, num_beams)])
     return kwargs
 

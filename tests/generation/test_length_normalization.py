@@ -111,8 +111,8 @@ def test_bad_arguments_are_refused():
         processor(torch.tensor([[0, 5], [0, 6]]), torch.zeros(2, 16))
 
 
-def test_greedy_search_needs_no_processor():
-    assert "logits_processor" not in length_normalization_kwargs("gnmt", 1.0, num_beams=1)
+def test_greedy_search_needs_no_normalisation():
+    assert all(length_normalization_kwargs(method, 1.0, num_beams=1) == {} for method in NORMALIZATIONS)
     assert isinstance(length_normalization_kwargs("gnmt", 1.0, num_beams=4)["logits_processor"], LogitsProcessorList)
 
 
