@@ -5,7 +5,7 @@
     printf '9 May 1989\\nMay 9th, 1989\\n' | python scripts/translate.py --model runs/dates
     python scripts/translate.py --model runs/dates --device cuda --batch_size 128 --input_file test.human
     python scripts/translate.py --model owner/name --trust_remote_code true "9 May 1989"
-    python scripts/translate.py --model runs/dates --print_alignments "Tuesday 9 May 1989"   # 1989-05-09 ||| 17-0 14-1 0-2 ...
+    python scripts/translate.py --model runs/dates --print_alignments "Tuesday 9 May 1989"   # 1989-05-09 ||| 16-0 16-1 16-2 ...
 
 Texts given as arguments are translated; otherwise `--input_file` (one sentence per line); otherwise stdin. The
 output has one line per input line, in order, printed or written to `--output_file`. An empty (or all-blank) input
