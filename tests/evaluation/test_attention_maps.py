@@ -4,9 +4,6 @@ sequence, in every family and variant with attention; rows are distributions ove
 Pharaoh alignment, token labels and heatmap; scripts/plot_attention.py and translate.py --print_alignments."""
 
 import functools
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -25,8 +22,8 @@ from hf_attention_zoo.data.subword_tokenizer import save_tokenizers, train_token
 from hf_attention_zoo.data.synthetic_dates import make_dates_dataset
 from support import rnn_fixtures
 from support.families import CASE_IDS, CASES, FAMILY_FIXTURES, build_model, sources
+from support.scripts import load_script
 
-REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_NEW_TOKENS = 8
 
@@ -210,15 +207,7 @@ def test_plot_attention_writes_a_png(tmp_path):
         plot_attention(weights, ["a"] * 6, ["b"] * 4, tmp_path / "map.jpg")
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_script_under_test", REPO / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building the class
-    spec.loader.exec_module(module)
-    return module
-
-
-plot_script, translate_script = _load_script("plot_attention"), _load_script("translate")
+plot_script, translate_script = load_script("plot_attention"), load_script("translate")
 SENTENCES = ["Tuesday 9 May 1989", "9/5/89", "the 7th of June 2029"]
 
 

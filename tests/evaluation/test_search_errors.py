@@ -2,19 +2,16 @@
 bigram_model.py) where greedy search misses a better output (a forced search error), references the model rates
 below its output (forced model errors), exact search, and the script's three outputs."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pytest
-from datasets import Dataset, DatasetDict
 
 from hf_attention_zoo.evaluation.search_errors import analyze_search_errors, exact_search, markdown_table, verdict
-from hf_attention_zoo.data.subword_tokenizer import save_tokenizers, train_tokenizer
-from support.bigram_model import EOS, bigram_model, source
+from support.bigram_model import EOS, bigram_model, letter_tokenizer, save_folder_and_corpus, source
+from support.scripts import load_script
 
-# A character tokenizer learned on "abcdefghijkl" gives a -> 4, b -> 5, ..., l -> 15 (specials 0-3 first).
+# `letter_tokenizer` gives a -> 4, b -> 5, ..., l -> 15 (specials 0-3 first).
 A, B, X = 4, 5, 6  # "a", "b", "c"
 # Greedy: a (0.6) then c (0.2, the likeliest after a) then eos: p(a c) = 0.12. Beam 2 also keeps b (0.4), which
 # ends at once: p(b) = 0.4 is the model's best output.
@@ -23,8 +20,7 @@ GARDEN_PATH = {0: {A: 0.6, B: 0.4}, A: {X: 0.2, **{t: 0.8 / 9 for t in range(7, 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    corpus = DatasetDict({"train": Dataset.from_dict({"translation": [{"src": "abcdefghijkl", "tgt": "abcdefghijkl"}]})})
-    tok = train_tokenizer(corpus, ["src", "tgt"], model="char")
+    tok = letter_tokenizer()
     assert tok("ab")["input_ids"] == [A, B, EOS]
     return tok
 
@@ -92,29 +88,12 @@ def test_bad_arguments_are_refused(tokenizer):
         analyze(model, tokenizer, ["b"], normalization="length", exact_search_sentences=1)
 
 
-def _script():
-    path = Path(__file__).resolve().parents[2] / "scripts" / "beam_error_analysis.py"
-    spec = importlib.util.spec_from_file_location("beam_error_analysis", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_script_writes_markdown_json_and_a_plot(tokenizer, tmp_path):
-    model = bigram_model(GARDEN_PATH)
-    model.generation_config.max_new_tokens = 5
-    model.save_pretrained(tmp_path / "model")
-    save_tokenizers(tmp_path / "model", tokenizer)
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "test.src").write_text("dddd\ndddd\ndddd\n")
-    (data / "test.tgt").write_text("b\nad\nac\n")
-    for split in ("train", "val"):
-        (data / f"{split}.src").write_text("dddd\n")
-        (data / f"{split}.tgt").write_text("b\n")
+    options = save_folder_and_corpus(tmp_path, bigram_model(GARDEN_PATH), tokenizer, max_new_tokens=5, splits={
+        "train": ("dddd\n", "b\n"), "val": ("dddd\n", "b\n"), "test": ("dddd\ndddd\ndddd\n", "b\nad\nac\n")})
     out = tmp_path / "analysis"
-    report = _script().main(["--model", str(tmp_path / "model"), "--dataset", str(data), "--source_lang", "src",
-                             "--target_lang", "tgt", "--split", "test", "--beams", "1", "2", "--output_dir", str(out)])
+    report = load_script("beam_error_analysis").main(
+        [*options, "--split", "test", "--beams", "1", "2", "--output_dir", str(out)])
     assert {s["beam_size"]: s["counts"]["search error"] for s in report["summaries"]} == {1: 1, 2: 0}
     saved = json.loads((out / "search_errors.json").read_text())
     assert saved["summaries"] == report["summaries"] and len(saved["results"]) == 6

@@ -2,9 +2,7 @@
 each method ranks finished hypotheses by its own normalised score (`sequences_scores` = the teacher-forced score of
 the returned sequence, normalised the same way), changing the winner where the formulas disagree."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,8 +14,9 @@ from hf_attention_zoo.generation.length_normalization import (
     length_normalization_kwargs,
 )
 from hf_attention_zoo.generation.scoring import NORMALIZATIONS, length_normalize, score_sequences
-from support.bigram_model import EOS, bigram_model, source
+from support.bigram_model import EOS, bigram_model, letter_tokenizer, save_folder_and_corpus, source
 from support.families import CASE_IDS, CASES, build_model, sources
+from support.scripts import load_script
 
 # A known n-best list: (summed log-probability S, length |y|).
 NBEST = {"short": (-2.0, 2), "middle": (-3.0, 5), "long": (-4.0, 10)}
@@ -117,28 +116,10 @@ def test_greedy_search_needs_no_normalisation():
 
 
 def test_the_sweep_script_reports_each_method_on_a_dataset(tmp_path):
-    from datasets import Dataset, DatasetDict
-
-    from hf_attention_zoo.data.subword_tokenizer import save_tokenizers, train_tokenizer
-
-    corpus = DatasetDict({"train": Dataset.from_dict({"translation": [{"src": "abcdefghijkl", "tgt": "abcdefghijkl"}]})})
-    tokenizer = train_tokenizer(corpus, ["src", "tgt"], model="char")  # a -> 4, b -> 5, c -> 6, d -> 7
-    model = bigram_model(LONGER_WINS)
-    model.generation_config.max_new_tokens = 6
-    model.save_pretrained(tmp_path / "model")
-    save_tokenizers(tmp_path / "model", tokenizer)
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "val", "test"):
-        (data / f"{split}.src").write_text("efg\nhij\n")
-        (data / f"{split}.tgt").write_text("abcd\nabcd\n")
-    path = Path(__file__).resolve().parents[2] / "scripts" / "length_normalization_sweep.py"
-    spec = importlib.util.spec_from_file_location("length_normalization_sweep", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    result = script.main(["--model", str(tmp_path / "model"), "--dataset", str(data), "--source_lang", "src",
-                          "--target_lang", "tgt", "--num_beams", "5", "--alphas", "0.1", "1.0",
-                          "--output_dir", str(tmp_path / "out")])
+    options = save_folder_and_corpus(tmp_path, bigram_model(LONGER_WINS), letter_tokenizer(), max_new_tokens=6,
+                                     splits=dict.fromkeys(("train", "val", "test"), ("efg\nhij\n", "abcd\nabcd\n")))
+    result = load_script("length_normalization_sweep").main(
+        [*options, "--num_beams", "5", "--alphas", "0.1", "1.0", "--output_dir", str(tmp_path / "out")])
     rows = {(row["normalization"], row["alpha"]): row for row in result["rows"]}
     # none and GNMT with a small alpha keep the empty output; length and GNMT with alpha 1 the long one (exact)
     assert rows[("none", None)]["empty_outputs"] == 2 and rows[("gnmt", 0.1)]["empty_outputs"] == 2

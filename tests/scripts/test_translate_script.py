@@ -2,7 +2,6 @@
 with the right tokenizer (the target one with separate vocabularies), blank lines stay blank, bad input fails
 clearly, and the script runs as a program, with the package's classes or with the model's saved code."""
 
-import importlib.util
 import io
 import os
 import subprocess
@@ -14,6 +13,7 @@ import torch
 
 from support import rnn_fixtures
 from support import transformer_fixtures
+from support.scripts import load_script
 from hf_attention_zoo.data import subword_tokenizer
 from hf_attention_zoo.data.subword_tokenizer import save_tokenizers, train_tokenizer
 from hf_attention_zoo.data.synthetic_dates import make_dates_dataset
@@ -26,15 +26,7 @@ MAX_NEW_TOKENS = 6  # saved in each model's generation_config: keeps every test 
 FIXTURES = {"rnn": rnn_fixtures, "transformer": transformer_fixtures}
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("translate_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building the class
-    spec.loader.exec_module(module)
-    return module
-
-
-translate_script = _load_script()
+translate_script = load_script("translate")
 
 
 @pytest.fixture(scope="module")

@@ -46,3 +46,31 @@ def bigram_model(table: dict[int, dict[int, float]]) -> RNNSeq2SeqForConditional
 def source(length: int = 4) -> torch.Tensor:
     """Any source: the model ignores it."""
     return torch.arange(3, 3 + length)[None]
+
+
+def letter_tokenizer():
+    """A character tokenizer learned on "abcdefghijkl": a -> 4, b -> 5, ..., l -> 15 (specials 0-3 first), so the
+    letters are the bigram model's tokens."""
+    from datasets import Dataset, DatasetDict
+
+    from hf_attention_zoo.data.subword_tokenizer import train_tokenizer
+
+    corpus = DatasetDict({"train": Dataset.from_dict({"translation": [{"src": "abcdefghijkl", "tgt": "abcdefghijkl"}]})})
+    return train_tokenizer(corpus, ["src", "tgt"], model="char")
+
+
+def save_folder_and_corpus(folder, model, tokenizer, max_new_tokens: int, splits: dict[str, tuple[str, str]]):
+    """Save `model` (generating at most `max_new_tokens`) and `tokenizer` in `folder/model`, and parallel files
+    `folder/data/<split>.src|.tgt` (src -> tgt) from `splits[split] = (source lines, target lines)`; returns the
+    script options that name them."""
+    from hf_attention_zoo.data.subword_tokenizer import save_tokenizers
+
+    model.generation_config.max_new_tokens = max_new_tokens
+    model.save_pretrained(folder / "model")
+    save_tokenizers(folder / "model", tokenizer)
+    data = folder / "data"
+    data.mkdir()
+    for split, (sources, targets) in splits.items():
+        (data / f"{split}.src").write_text(sources)
+        (data / f"{split}.tgt").write_text(targets)
+    return ["--model", str(folder / "model"), "--dataset", str(data), "--source_lang", "src", "--target_lang", "tgt"]

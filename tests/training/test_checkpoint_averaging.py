@@ -3,9 +3,7 @@ loads and generates like a model given that mean by hand, keeps tied weights tie
 run's tokenizer; the callback leaves a Trainer's model equal to the mean of its last checkpoints; bad inputs fail
 clearly; scripts/average_checkpoints.py does the same from the command line."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainer, Seq2SeqTrainingArguments, default_data_collator
 
 from support import rnn_fixtures, transformer_fixtures
+from support.scripts import load_script
 from hf_attention_zoo.data.subword_tokenizer import (
     TARGET_TOKENIZER_SUBFOLDER,
     load_tokenizers,
@@ -34,15 +33,6 @@ from hf_attention_zoo.training.checkpoint_averaging import (
 
 FIXTURES = {"rnn": rnn_fixtures, "transformer": transformer_fixtures}
 SEEDS = (0, 1, 2)
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def _load_script(name: str = "average_checkpoints.py"):
-    spec = importlib.util.spec_from_file_location(f"script_{name[:-3]}", SCRIPTS / name)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building the class
-    spec.loader.exec_module(module)
-    return module
 
 
 def source_batch(family: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -261,7 +251,7 @@ def test_callback_refuses_settings_that_would_lose_the_average_before_training(t
 
 
 def test_script_averages_listed_checkpoints_and_the_last_k_of_a_run(tmp_path, tokenizers, capsys):
-    script = _load_script()
+    script = load_script("average_checkpoints")
     run = tmp_path / "run"
     folders = save_models(run, "transformer")
     save_tokenizers(run, tokenizers[0])
@@ -285,7 +275,7 @@ def test_script_averages_listed_checkpoints_and_the_last_k_of_a_run(tmp_path, to
 
 
 def test_train_script_average_last_k_turns_off_the_best_checkpoint_and_keeps_enough_checkpoints():
-    parse_arguments = _load_script("train.py").parse_arguments
+    parse_arguments = load_script("train").parse_arguments
     _, _, run_args, training_args = parse_arguments(["--average_last_k", "3"])
     assert run_args.average_last_k == 3 and not training_args.load_best_model_at_end
     assert training_args.save_total_limit == 4  # the last 3 and the best one, which Trainer keeps as well
