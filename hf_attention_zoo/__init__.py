@@ -1,7 +1,7 @@
 """hf_attention_zoo: the classic attention models as first-class Hugging Face transformers models.
 
 Importing the package registers every family of `registry.FAMILIES` with AutoConfig, AutoModel and the family's
-head Auto class (AutoModelForSeq2SeqLM), and for saving with remote code.
+head Auto class (AutoModelForSeq2SeqLM, or AutoModelForImageTextToText for the captioner), and for saving with remote code.
 
 Where things live: `models/` is the code every saved model folder carries (nothing else); `data/`, `training/`,
 `generation/`, `evaluation/`, `export/` and `hub/` are the tools around it; `registry.py` describes each family once.
@@ -11,6 +11,12 @@ import transformers
 from transformers import AutoConfig, AutoModel
 
 from .models.configuration_rnn_seq2seq import RNN_PRESETS, RNNSeq2SeqConfig
+from .models.configuration_show_attend_tell import ShowAttendTellConfig
+from .models.modeling_show_attend_tell import (
+    ShowAttendTellForConditionalGeneration,
+    ShowAttendTellModel,
+    ShowAttendTellPreTrainedModel,
+)
 from .models.configuration_transformer import TRANSFORMER_PRESETS, TransformerSeq2SeqConfig
 from .models.modeling_rnn_seq2seq import RNNSeq2SeqForConditionalGeneration, RNNSeq2SeqModel, RNNSeq2SeqPreTrainedModel
 from .models.modeling_transformer import (
@@ -51,6 +57,10 @@ __all__ = [
     "RNNSeq2SeqModel",
     "RNNSeq2SeqForConditionalGeneration",
     "RNNDecoderCache",
+    "ShowAttendTellConfig",
+    "ShowAttendTellPreTrainedModel",
+    "ShowAttendTellModel",
+    "ShowAttendTellForConditionalGeneration",
     "TRANSFORMER_PRESETS",
     "TransformerSeq2SeqConfig",
     "TransformerSeq2SeqPreTrainedModel",

@@ -62,7 +62,8 @@ class HypothesisAttention:
 
 _NO_ATTENTION = (
     "{model} returned no cross-attention weights: a model without attention (an RNN seq2seq with "
-    "attention_type='none', i.e. the context-vector models of Cho et al. and Sutskever et al.) has no attention map. "
+    "attention_type='none', i.e. the context-vector models of Cho et al. and Sutskever et al., or the captioner's "
+    "no-attention baseline) has no attention map. "
     "Use a model with attention."
 )
 
@@ -84,6 +85,20 @@ def _check_sources(input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
         raise ValueError(f"{sequences.shape[0]} sequences for {input_ids.shape[0]} sources: pass k sequences per "
                          "source, grouped by source as generate(num_return_sequences=k) returns them.")
     return sequences.shape[0] // input_ids.shape[0]
+
+
+def _source_inputs(input_ids, attention_mask, pixel_values) -> dict:
+    """The encoder inputs: token ids (and mask) of a text source, or the images of the captioner."""
+    if (input_ids is None) == (pixel_values is None):
+        raise ValueError("Pass the sources once: input_ids (and attention_mask) for text, pixel_values for images.")
+    if pixel_values is not None:
+        return {"pixel_values": pixel_values}
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def _grid_positions(pixel_values: torch.Tensor, grid_length: int) -> torch.Tensor:
+    """(batch, L) the row-major grid positions an image's annotation vectors stand for: its "source tokens"."""
+    return torch.arange(grid_length, device=pixel_values.device).expand(pixel_values.shape[0], -1)
 
 
 def _hypotheses(
@@ -125,7 +140,11 @@ def _stack_steps(cross_attentions, model) -> torch.Tensor:
 
 @torch.no_grad()
 def generate_with_attention(
-    model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **generate_kwargs
+    model,
+    input_ids: torch.Tensor | None = None,
+    attention_mask: torch.Tensor | None = None,
+    pixel_values: torch.Tensor | None = None,
+    **generate_kwargs,
 ) -> tuple[object, list[HypothesisAttention]]:
     """`model.generate(...)` and the cross-attention map of every hypothesis it returns.
 
@@ -140,6 +159,8 @@ def generate_with_attention(
             no switch: with output_attentions=True its attention runs the eager reference for the call (the fused
             kernel does not return weights), which gives the same outputs.
         input_ids, attention_mask: the sources, (batch, src_len), right-padded as the zoo's tokenizers pad them.
+        pixel_values: the captioner's images instead, (batch, channels, height, width); the "source" is then the
+            grid of L annotation vectors, `source_ids` the grid positions 0 ... L-1 in row-major order.
         generate_kwargs: any other `generate()` argument (num_beams, num_return_sequences, max_new_tokens, ...),
             except decoder_input_ids: the outputs must start with the decoder start token alone.
 
@@ -154,9 +175,11 @@ def generate_with_attention(
         raise ValueError("decoder_input_ids is not supported: the traced maps cover the generated tokens of "
                          "sequences that start with the decoder start token. Score a forced prefix with "
                          "teacher_forced_attention instead.")
-    output = model.generate(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True,
-                            return_dict_in_generate=True, **generate_kwargs)
+    sources = _source_inputs(input_ids, attention_mask, pixel_values)
+    output = model.generate(**sources, output_attentions=True, return_dict_in_generate=True, **generate_kwargs)
     steps = _stack_steps(output.cross_attentions, model)  # (steps, rows, layers, heads, src_len)
+    if pixel_values is not None:
+        input_ids = _grid_positions(pixel_values, steps.shape[-1])
     beam_indices = getattr(output, "beam_indices", None)
     if beam_indices is None:
         weights = steps.permute(1, 2, 3, 0, 4)  # (hypotheses, layers, heads, steps, src_len)
@@ -169,7 +192,11 @@ def generate_with_attention(
 
 @torch.no_grad()
 def teacher_forced_attention(
-    model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, sequences: torch.Tensor
+    model,
+    input_ids: torch.Tensor | None,
+    attention_mask: torch.Tensor | None,
+    sequences: torch.Tensor,
+    pixel_values: torch.Tensor | None = None,
 ) -> list[HypothesisAttention]:
     """The cross-attention map of given `sequences` from one teacher-forced forward pass (decoder inputs
     sequences[:, :-1]): what the model attends to while predicting each token of, e.g., a reference translation.
@@ -178,21 +205,23 @@ def teacher_forced_attention(
     Args:
         model: a zoo seq2seq model with attention, in eval mode.
         input_ids, attention_mask: the sources, (batch, src_len); with k sequences per source each source is
-            repeated k times (as `scoring.score_sequences` does).
+            repeated k times (as `scoring.score_sequences` does). For the captioner pass None, None and the images
+            as `pixel_values`.
         sequences: (batch · k, 1 + steps) laid out as generate() returns them: the decoder start token first,
             padding after the end-of-sequence token.
 
     Returns:
         One `HypothesisAttention` per row of `sequences`.
     """
-    per_source = _check_sources(input_ids, attention_mask, sequences)
-    sources = input_ids.repeat_interleave(per_source, dim=0)
-    masks = None if attention_mask is None else attention_mask.repeat_interleave(per_source, dim=0)
-    outputs = model(input_ids=sources, attention_mask=masks, decoder_input_ids=sequences[:, :-1],
-                    output_attentions=True, use_cache=False)
+    sources = _source_inputs(input_ids, attention_mask, pixel_values)
+    per_source = _check_sources(next(iter(sources.values())), attention_mask, sequences)
+    sources = {name: value.repeat_interleave(per_source, dim=0) for name, value in sources.items() if value is not None}
+    outputs = model(**sources, decoder_input_ids=sequences[:, :-1], output_attentions=True, use_cache=False)
     layers = outputs.cross_attentions  # per layer (batch · k, heads, steps, src_len)
     if not layers or any(layer is None for layer in layers):
         raise ValueError(_NO_ATTENTION.format(model=type(model).__name__))
+    if pixel_values is not None:
+        input_ids = _grid_positions(pixel_values, layers[0].shape[-1])
     return _hypotheses(torch.stack(layers, dim=1), sequences, input_ids, attention_mask, _eos_token_ids(model))
 
 

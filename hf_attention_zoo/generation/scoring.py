@@ -52,29 +52,37 @@ class SequenceScores:
 @torch.no_grad()
 def score_sequences(
     model,
-    input_ids: torch.Tensor,
+    input_ids: torch.Tensor | None,
     attention_mask: torch.Tensor | None,
     sequences: torch.Tensor,
     normalization: str = "none",
     alpha: float = 1.0,
+    pixel_values: torch.Tensor | None = None,
 ) -> SequenceScores:
     """Teacher-forced log-probabilities of `sequences` given the sources, from one full forward pass.
 
     Args:
-        model: a zoo seq2seq model (any family) in eval mode.
+        model: a zoo model (any family) in eval mode.
         input_ids, attention_mask: the sources, (batch, src_len); when `sequences` has k rows per source (the
-            n-best lists of `generate(num_return_sequences=k)`), each source is repeated k times.
+            n-best lists of `generate(num_return_sequences=k)`), each source is repeated k times. For the
+            captioner, pass `input_ids=None, attention_mask=None` and the images as `pixel_values`.
         sequences: (batch * k, 1 + steps) as `generate()` returns them: the decoder start token first, padding after
             the end-of-sequence token.
         normalization, alpha: the length normalisation of `normalized` (see the module docstring).
     """
-    if sequences.shape[0] % input_ids.shape[0]:
-        raise ValueError(f"{sequences.shape[0]} sequences for {input_ids.shape[0]} sources: pass k sequences per "
+    if (input_ids is None) == (pixel_values is None):
+        raise ValueError("Pass the sources once: input_ids (text) or pixel_values (images).")
+    source = input_ids if input_ids is not None else pixel_values
+    if sequences.shape[0] % source.shape[0]:
+        raise ValueError(f"{sequences.shape[0]} sequences for {source.shape[0]} sources: pass k sequences per "
                          "source, grouped by source as generate(num_return_sequences=k) returns them.")
-    per_source = sequences.shape[0] // input_ids.shape[0]
-    sources = input_ids.repeat_interleave(per_source, dim=0)
-    masks = None if attention_mask is None else attention_mask.repeat_interleave(per_source, dim=0)
-    logits = model(input_ids=sources, attention_mask=masks, decoder_input_ids=sequences[:, :-1]).logits
+    per_source = sequences.shape[0] // source.shape[0]
+    if pixel_values is not None:
+        sources = {"pixel_values": pixel_values.repeat_interleave(per_source, dim=0)}
+    else:
+        masks = None if attention_mask is None else attention_mask.repeat_interleave(per_source, dim=0)
+        sources = {"input_ids": input_ids.repeat_interleave(per_source, dim=0), "attention_mask": masks}
+    logits = model(**sources, decoder_input_ids=sequences[:, :-1]).logits
     targets = sequences[:, 1:]
     token_log_probs = logits.float().log_softmax(-1).gather(-1, targets[..., None])[..., 0]
     is_eos = (targets == model.config.eos_token_id).long()

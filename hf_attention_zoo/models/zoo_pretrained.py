@@ -19,6 +19,12 @@ SHIPPED_WITH_EVERY_MODEL = ("pipeline_translation.py",)
 TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
 
 
+def target_vocab_size(config) -> int:
+    """The width of the decoder's vocabulary: `decoder_vocab_size` of the text-to-text families (Marian's convention),
+    `vocab_size` where a family has one vocabulary only (the captioner)."""
+    return getattr(config, "decoder_vocab_size", config.vocab_size)
+
+
 class ZooPreTrainedMixin:
     """Mixed into each family's `PreTrainedModel` subclass, before `PreTrainedModel` in the bases.
 
@@ -27,6 +33,8 @@ class ZooPreTrainedMixin:
     """
 
     hub_auto_map: dict[str, str] = {}
+    # Text-to-text families ship the zoo's translation pipeline with every saved folder; the captioner does not.
+    ships_translation_pipeline: bool = True
 
     def save_pretrained(self, save_directory, **kwargs):
         # transformers writes only the saved class's own `auto_map` entry; naming all three Auto classes lets the
@@ -35,6 +43,7 @@ class ZooPreTrainedMixin:
         # Copied before transformers writes (and, with push_to_hub=True, uploads) the folder.
         here = Path(__file__).parent
         shipped = [here / name for name in SHIPPED_WITH_EVERY_MODEL if (here / name).is_file()]
+        shipped = shipped if self.ships_translation_pipeline else []
         if shipped and not Path(save_directory).is_file():
             self.config.custom_pipelines = CUSTOM_PIPELINES
             Path(save_directory).mkdir(parents=True, exist_ok=True)
@@ -77,7 +86,7 @@ class ZooPreTrainedMixin:
         """Resize the vocabulary. One joint vocabulary: every table (encoder, decoder, output projection), re-tied
         where configured. Separate vocabularies (`decoder_vocab_size != vocab_size`, Marian's convention): the source
         side only; `resize_decoder_token_embeddings` resizes the target side."""
-        if self.config.decoder_vocab_size != self.config.vocab_size:
+        if target_vocab_size(self.config) != self.config.vocab_size:
             resized = self._get_resized_embeddings(
                 self.get_input_embeddings(), new_num_tokens, pad_to_multiple_of, mean_resizing
             )
@@ -93,13 +102,14 @@ class ZooPreTrainedMixin:
                 decoder.embed_tokens, embeddings.num_embeddings, mean_resizing=mean_resizing
             )
             self.tie_weights()
-        self.config.decoder_vocab_size = embeddings.num_embeddings
+        if hasattr(self.config, "decoder_vocab_size"):
+            self.config.decoder_vocab_size = embeddings.num_embeddings
         return embeddings
 
     def resize_decoder_token_embeddings(self, new_num_tokens: int, mean_resizing: bool = True) -> nn.Embedding:
         """Resize the target side of separate vocabularies (Marian's name): the decoder's table and the output
         projection, re-tied where configured."""
-        if self.config.decoder_vocab_size == self.config.vocab_size:
+        if target_vocab_size(self.config) == self.config.vocab_size:
             raise ValueError(
                 f"This model has one joint vocabulary of {self.config.vocab_size} tokens: resize it with "
                 "resize_token_embeddings, which resizes both sides."
@@ -152,7 +162,7 @@ class ZooSeq2SeqLMMixin:
         # transformers reads the width of the scores from `config.vocab_size`, the source side under Marian's
         # convention; the scores are the decoder's, `decoder_vocab_size` wide.
         source_vocab_size = self.config.vocab_size
-        self.config.vocab_size = self.config.decoder_vocab_size
+        self.config.vocab_size = target_vocab_size(self.config)
         try:
             return super().compute_transition_scores(*args, **kwargs)
         finally:

@@ -34,6 +34,13 @@ def _has_attention(family: str, variant: str) -> bool:
 
 
 ATTENTION_CASES = [(case, case_id) for case, case_id in zip(CASES, CASE_IDS) if _has_attention(*case)]
+# The families whose sources are padded token ids (the captioner's are images).
+TEXT_FAMILIES = [family for family in FAMILY_FIXTURES if "input_ids" in sources(family)]
+
+
+def _teacher_forced(model, inputs, sequences):
+    return teacher_forced_attention(model, inputs.get("input_ids"), inputs.get("attention_mask"), sequences,
+                                    pixel_values=inputs.get("pixel_values"))
 NO_ATTENTION_CASES = [(case, case_id) for case, case_id in zip(CASES, CASE_IDS) if not _has_attention(*case)]
 
 
@@ -54,24 +61,25 @@ def _assert_same_maps(traced: list[HypothesisAttention], reference: list[Hypothe
 @pytest.mark.parametrize(("family", "variant"), [case for case, _ in ATTENTION_CASES],
                          ids=[case_id for _, case_id in ATTENTION_CASES])
 def test_beam_traced_attention_of_every_hypothesis_equals_teacher_forced_attention(family, variant):
-    model, (input_ids, attention_mask) = _model(family, variant), sources(family)
+    model, inputs = _model(family, variant), sources(family)
     k = 3
-    output, traced = generate_with_attention(model, input_ids, attention_mask, num_beams=4, num_return_sequences=k,
+    output, traced = generate_with_attention(model, **inputs, num_beams=4, num_return_sequences=k,
                                              max_new_tokens=MAX_NEW_TOKENS)
-    assert len(traced) == input_ids.shape[0] * k
+    assert len(traced) == next(iter(inputs.values())).shape[0] * k
     assert [hypothesis.source_index for hypothesis in traced] == [row // k for row in range(len(traced))]
-    _assert_same_maps(traced, teacher_forced_attention(model, input_ids, attention_mask, output.sequences))
+    _assert_same_maps(traced, _teacher_forced(model, inputs, output.sequences))
 
 
 def _first_variant_with_attention(family: str) -> str:
     return next(variant for f, variant in CASES if f == family and _has_attention(f, variant))
 
 
-@pytest.mark.parametrize("family", list(FAMILY_FIXTURES))
+@pytest.mark.parametrize("family", TEXT_FAMILIES)
 def test_following_the_row_a_hypothesis_ended_on_would_give_another_map(family):
     """The equivalence above can tell: beam search moves hypotheses between running rows, and reading every step
     from the row a hypothesis ended on (no tracing) gives maps that differ from the traced ones."""
-    model, (input_ids, attention_mask) = _model(family, _first_variant_with_attention(family)), sources(family)
+    model = _model(family, _first_variant_with_attention(family))
+    input_ids, attention_mask = sources(family)["input_ids"], sources(family)["attention_mask"]
     output, traced = generate_with_attention(model, input_ids, attention_mask, num_beams=4, num_return_sequences=3,
                                              max_new_tokens=MAX_NEW_TOKENS)
     differs = []
@@ -87,16 +95,16 @@ def test_following_the_row_a_hypothesis_ended_on_would_give_another_map(family):
 @pytest.mark.parametrize(("family", "variant"), [case for case, _ in ATTENTION_CASES],
                          ids=[case_id for _, case_id in ATTENTION_CASES])
 def test_greedy_attention_equals_teacher_forced_attention(family, variant):
-    model, (input_ids, attention_mask) = _model(family, variant), sources(family)
-    output, traced = generate_with_attention(model, input_ids, attention_mask, num_beams=1,
-                                             max_new_tokens=MAX_NEW_TOKENS)
+    model, inputs = _model(family, variant), sources(family)
+    output, traced = generate_with_attention(model, **inputs, num_beams=1, max_new_tokens=MAX_NEW_TOKENS)
     assert getattr(output, "beam_indices", None) is None
-    _assert_same_maps(traced, teacher_forced_attention(model, input_ids, attention_mask, output.sequences))
+    _assert_same_maps(traced, _teacher_forced(model, inputs, output.sequences))
 
 
-@pytest.mark.parametrize("family", list(FAMILY_FIXTURES))
+@pytest.mark.parametrize("family", TEXT_FAMILIES)
 def test_rows_sum_to_one_over_the_real_source_and_padded_positions_get_zero_attention(family):
-    model, (input_ids, attention_mask) = _model(family, _first_variant_with_attention(family)), sources(family)
+    model = _model(family, _first_variant_with_attention(family))
+    input_ids, attention_mask = sources(family)["input_ids"], sources(family)["attention_mask"]
     output, traced = generate_with_attention(model, input_ids, attention_mask, num_beams=4, num_return_sequences=2,
                                              max_new_tokens=MAX_NEW_TOKENS)
     padded = (attention_mask == 0).repeat_interleave(4, dim=0)  # generate's running rows: num_beams per source
@@ -118,15 +126,16 @@ def test_rows_sum_to_one_over_the_real_source_and_padded_positions_get_zero_atte
 @pytest.mark.parametrize(("family", "variant"), [case for case, _ in NO_ATTENTION_CASES],
                          ids=[case_id for _, case_id in NO_ATTENTION_CASES])
 def test_a_model_without_attention_is_a_clear_error(family, variant):
-    model, (input_ids, attention_mask) = _model(family, variant), sources(family)
+    model, inputs = _model(family, variant), sources(family)
     with pytest.raises(ValueError, match="returned no cross-attention weights.*attention_type='none'"):
-        generate_with_attention(model, input_ids, attention_mask, max_new_tokens=2)
+        generate_with_attention(model, **inputs, max_new_tokens=2)
     with pytest.raises(ValueError, match="returned no cross-attention weights"):
-        teacher_forced_attention(model, input_ids, attention_mask, torch.zeros(3, 3, dtype=torch.long))
+        _teacher_forced(model, inputs, torch.zeros(3, 3, dtype=torch.long))
 
 
 def test_bad_arguments_are_clear_errors():
-    model, (input_ids, attention_mask) = _model("rnn", "bahdanau-gru-additive"), sources("rnn")
+    model = _model("rnn", "bahdanau-gru-additive")
+    input_ids, attention_mask = sources("rnn")["input_ids"], sources("rnn")["attention_mask"]
     with pytest.raises(ValueError, match="output_attentions must be True"):
         generate_with_attention(model, input_ids, attention_mask, output_attentions=False)
     with pytest.raises(ValueError, match="decoder_input_ids is not supported"):

@@ -59,7 +59,7 @@ def test_the_three_methods_disagree_on_the_known_list():
 def test_beam_search_scores_are_the_normalised_teacher_forced_scores(case, method, alpha):
     family, variant = case
     model = build_model(family, variant)
-    input_ids, attention_mask = sources(family)
+    input_ids, attention_mask = sources(family)["input_ids"], sources(family)["attention_mask"]
     out = model.generate(input_ids=input_ids, attention_mask=attention_mask, num_beams=4, num_return_sequences=3,
                          max_new_tokens=8, output_scores=True, return_dict_in_generate=True,
                          **length_normalization_kwargs(method, alpha, 4))

@@ -22,8 +22,8 @@ SAVE_SCRIPT = """
 import json, sys
 import torch
 import transformers
-from hf_attention_zoo import RNNSeq2SeqConfig, TransformerSeq2SeqConfig
-from transformers import AutoModelForSeq2SeqLM
+from hf_attention_zoo import RNNSeq2SeqConfig, ShowAttendTellConfig, TransformerSeq2SeqConfig
+from transformers import AutoModelForImageTextToText, AutoModelForSeq2SeqLM
 
 families, root, out_path = sys.argv[1].split(","), sys.argv[2], sys.argv[3]
 outputs = {}
@@ -34,12 +34,16 @@ for family in families:
     config = RNNSeq2SeqConfig(vocab_size=40, embedding_size=16, hidden_size=16, encoder_hidden_size=8,
                               cell_type="lstm", attention_type="general", attention_wiring="luong",
                               input_feeding=True, bidirectional_encoder=True)
-  else:
+  elif family == "transformer":
     config = TransformerSeq2SeqConfig.from_preset("small", vocab_size=40, d_model=32, encoder_layers=2,
                                                   decoder_layers=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
                                                   encoder_attention_heads=4, decoder_attention_heads=4,
                                                   max_position_embeddings=64, init_std=0.3)
-  model = AutoModelForSeq2SeqLM.from_config(config).eval()
+  else:
+    config = ShowAttendTellConfig(vocab_size=40, image_size=16, cnn_channels=[8, 16], embedding_size=16,
+                                  hidden_size=16, attention_hidden_size=8, feature_self_attention=True, dropout=0.0)
+  auto_class = AutoModelForImageTextToText if family == "show_attend_tell" else AutoModelForSeq2SeqLM
+  model = auto_class.from_config(config).eval()
   with torch.no_grad():
     for param in model.parameters():
         param.normal_(0.0, 0.4)
@@ -48,16 +52,17 @@ for family in families:
 
 # Shared by both sides, inside the loop over families: the same inputs, then logits, greedy and beam output.
 RUN_SCRIPT = """
-  input_ids = torch.tensor([[5, 6, 7, 8, 9, 2], [10, 11, 12, 2, 1, 1]])
-  attention_mask = (input_ids != 1).long()
+  if family == "show_attend_tell":
+    sources = {"pixel_values": torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))}
+  else:
+    input_ids = torch.tensor([[5, 6, 7, 8, 9, 2], [10, 11, 12, 2, 1, 1]])
+    sources = {"input_ids": input_ids, "attention_mask": (input_ids != 1).long()}
   decoder_input_ids = torch.tensor([[0, 13, 14, 15], [0, 16, 17, 18]])
   with torch.no_grad():
-    logits = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids).logits
-    greedy = model.generate(input_ids=input_ids, attention_mask=attention_mask, num_beams=1, do_sample=False,
-                            max_new_tokens=12)
-    beam = model.generate(input_ids=input_ids, attention_mask=attention_mask, num_beams=3, do_sample=False,
-                          max_new_tokens=12, num_return_sequences=2, output_scores=True,
-                          return_dict_in_generate=True)
+    logits = model(**sources, decoder_input_ids=decoder_input_ids).logits
+    greedy = model.generate(**sources, num_beams=1, do_sample=False, max_new_tokens=12)
+    beam = model.generate(**sources, num_beams=3, do_sample=False, max_new_tokens=12, num_return_sequences=2,
+                          output_scores=True, return_dict_in_generate=True)
   outputs[family] = {"logits": logits, "greedy": greedy, "beam": beam.sequences, "beam_scores": beam.sequences_scores,
                      "transformers": transformers.__version__, "module": type(model).__module__}
 torch.save(outputs, out_path)
@@ -69,16 +74,17 @@ LOAD_SCRIPT = without_package(
     import sys
     import torch
     import transformers
-    from transformers import AutoModelForSeq2SeqLM
+    from transformers import AutoModelForImageTextToText, AutoModelForSeq2SeqLM
 
     families, root, out_path = sys.argv[1].split(","), sys.argv[2], sys.argv[3]
     outputs = {}
     for family in families:
       folder = f"{root}/{family}"
-      model = AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval()
+      auto_class = AutoModelForImageTextToText if family == "show_attend_tell" else AutoModelForSeq2SeqLM
+      model = auto_class.from_pretrained(folder, trust_remote_code=True).eval()
     """
 )
-FAMILIES = ["rnn", "transformer"]
+FAMILIES = ["rnn", "transformer", "show_attend_tell"]
 
 
 def venv_python(name: str) -> Path | None:
