@@ -4,10 +4,12 @@
     huggingface-cli login      # or export HF_TOKEN=...
     python scripts/push_to_hub.py --model runs/dates --repo_id <user>/dates-rnn
     python scripts/push_to_hub.py --model runs/multi30k-transformer --repo_id <user>/multi30k-transformer --private
+    python scripts/push_to_hub.py --model runs/shapes --repo_id <user>/shapes-show-attend-tell   # a captioner
 
 Anyone can then load it without this package:
 
     AutoModelForSeq2SeqLM.from_pretrained("<user>/dates-rnn", trust_remote_code=True)
+    AutoModelForImageTextToText.from_pretrained("<user>/shapes-show-attend-tell", trust_remote_code=True)
 
 The Hub endpoint comes from huggingface_hub (`HF_ENDPOINT`, default https://huggingface.co).
 """
@@ -16,15 +18,20 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import transformers
 from huggingface_hub import HfApi
-from transformers import AutoModelForSeq2SeqLM, HfArgumentParser
+from transformers import AutoConfig, AutoProcessor, HfArgumentParser
+
+import hf_attention_zoo  # noqa: F401  (registers the families, so the local classes load)
+from hf_attention_zoo.registry import family_of
 
 from hf_attention_zoo.hub.model_card import update_model_card
 from hf_attention_zoo.data.subword_tokenizer import TARGET_TOKENIZER_SUBFOLDER, load_tokenizers
 from hf_attention_zoo.data.translation_task import TASK_FILE
 
 # Besides what model.push_to_hub and tokenizer.push_to_hub write: the card, the task and the evaluation reports.
-EXTRA_FILES = ["README.md", TASK_FILE, "train_summary.json", "eval_*.json", f"{TARGET_TOKENIZER_SUBFOLDER}/*"]
+EXTRA_FILES = ["README.md", TASK_FILE, "train_summary.json", "eval_*.json", f"{TARGET_TOKENIZER_SUBFOLDER}/*",
+               "results.md", "results.json", "attention/*.png"]
 
 
 @dataclass
@@ -42,8 +49,12 @@ def main(argv: list[str]) -> str:
         raise FileNotFoundError(f"{folder} has no config.json; pass a folder saved by scripts/train.py.")
     if args.repo_id.count("/") != 1:
         raise ValueError(f"--repo_id {args.repo_id!r} must be <user or organisation>/<name>.")
-    model = AutoModelForSeq2SeqLM.from_pretrained(folder)
-    tokenizer, _ = load_tokenizers(folder)
+    # The family's head Auto class: AutoModelForSeq2SeqLM, or AutoModelForImageTextToText for the captioner.
+    auto_class = getattr(transformers, family_of(AutoConfig.from_pretrained(folder)).auto_class)
+    model = auto_class.from_pretrained(folder)
+    # A captioner's folder holds its processor (image processor and tokenizer); a translator's its tokenizer(s).
+    tokenizer = AutoProcessor.from_pretrained(folder) if (folder / "processor_config.json").is_file() else (
+        load_tokenizers(folder)[0])
     # The card's usage snippet loads from the repository, not from the local path.
     update_model_card(folder, repo_id=args.repo_id)
 

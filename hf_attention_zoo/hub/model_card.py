@@ -53,6 +53,14 @@ METRICS: dict[str, tuple[str, str]] = {
     "perplexity": ("perplexity", "exp of the mean per-token negative log-likelihood of the references "
                    "(teacher forcing)"),
     "exact_match": ("exact match", "fraction of outputs identical to their reference"),
+    "bleu4": ("BLEU-4", "sacreBLEU's corpus BLEU (4-grams) of the captions against one reference each"),
+    "pointing_mass": ("pointing mass", "for each word naming an object of the image, the share of the attention it "
+                      "was predicted with that falls inside that object's box (mean over words)"),
+    "pointing_ratio": ("pointing / chance", "pointing mass divided by the mean box share of the image, the mass "
+                       "a uniform attention would put there"),
+    "held_out_named": ("held-out objects named", "the share of objects of colour-shape pairs never seen in training "
+                       "that the caption names with the right size, colour and shape"),
+    "ran_to_limit": ("ran to limit", "captions that reached the length limit without an end-of-sequence token"),
 }
 # A source sentence for the usage snippet, by source language (Multi30k's languages and the dates task).
 EXAMPLES = {
@@ -69,8 +77,8 @@ def render_model_card(
     config: PreTrainedConfig,
     *,
     repo_id: str,
-    source_lang: str,
-    target_lang: str,
+    source_lang: str | None = None,
+    target_lang: str | None = None,
     dataset_name: str,
     dataset_id: str | None = None,
     dataset_citation: str | None = None,
@@ -90,7 +98,8 @@ def render_model_card(
     Args:
         config: the model's config; its family (`registry.family_of`) chooses the template, tags and task.
         repo_id: "user/name" on the Hub or a local folder; used in the usage snippet and the model-index name.
-        source_lang, target_lang: the translation direction (the `translation` keys of the data).
+        source_lang, target_lang: the translation direction (the `translation` keys of the data); None for the
+            captioner, whose source is an image and whose captions are English.
         dataset_name: a human-readable name of the training data.
         dataset_id: the Hub dataset id for the `datasets:` metadata; None for local or synthetic data.
         dataset_citation: BibTeX of the data, added to the Citation section.
@@ -125,20 +134,26 @@ def render_model_card(
                (results or {}).items() if scores}
     metrics = list(dict.fromkeys(metric for scores in results.values() for metric in scores))
     is_dates_task = (source_lang, target_lang) == (DATES_SOURCE_LANG, DATES_TARGET_LANG)
+    is_captioning = family.pipeline_tag == "image-to-text"
+    if not is_captioning and (source_lang is None or target_lang is None):
+        raise ValueError(f"A {family.name} model translates: pass source_lang and target_lang.")
     model_name = Path(repo_id).name
+    task = ("image-to-text", f"Image captioning ({dataset_name})") if is_captioning else (
+        "translation", f"Translation {source_lang}-{target_lang}")
     card_data = ModelCardData(
-        # The dates task's "languages" are formats; its text is English.
-        language=["en"] if is_dates_task else [source_lang, target_lang],
+        # The dates task's "languages" are formats, the captioner's source an image; their text is English.
+        language=["en"] if is_dates_task or is_captioning else [source_lang, target_lang],
         license=license,
         library_name="transformers",
         pipeline_tag=family.pipeline_tag,
-        tags=[family.pipeline_tag, "seq2seq", "hf_attention_zoo", *family.card_tags(config), "custom_code"],
+        tags=[family.pipeline_tag, *([] if is_captioning else ["seq2seq"]), "hf_attention_zoo",
+              *family.card_tags(config), "custom_code"],
         datasets=[dataset_id] if dataset_id else None,
         metrics=metrics or None,
         model_name=model_name,
         eval_results=[
             EvalResult(
-                task_type="translation", task_name=f"Translation {source_lang}-{target_lang}",
+                task_type=task[0], task_name=task[1],
                 dataset_type=dataset_id or _slug(dataset_name), dataset_name=dataset_name, dataset_split=split,
                 metric_type=metric, metric_name=_metric_name(metric), metric_value=value,
             )
@@ -167,7 +182,7 @@ def render_model_card(
         signatures={_metric_name(metric): text for metric, text in (signatures or {}).items()},
         evaluation=evaluation,
         num_beams=num_beams,
-        example_source=example_source or EXAMPLES.get(source_lang, EXAMPLES["en"]),
+        example_source=example_source or EXAMPLES.get(source_lang or "en", EXAMPLES["en"]),
     )
 
 

@@ -2,6 +2,7 @@
 dataclass (for `HfArgumentParser`) and turned into a config that matches the task's tokenizers."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,9 +41,10 @@ class ModelArguments:
 
 
 def parse_config_overrides(text: str) -> dict:
-    """'a=1,b=true,c=lstm' -> {'a': 1, 'b': True, 'c': 'lstm'} (values parsed as JSON where they can be)."""
+    """'a=1,b=true,c=lstm,d=[32,64]' -> {'a': 1, 'b': True, 'c': 'lstm', 'd': [32, 64]} (values parsed as JSON where
+    they can be; a comma inside brackets belongs to a list)."""
     overrides = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for item in filter(None, (part.strip() for part in re.split(r",(?![^\[]*\])", text))):
         if "=" not in item:
             raise ValueError(f"--config_overrides item {item!r} is not of the form name=value.")
         name, value = (part.strip() for part in item.split("=", 1))

@@ -5,7 +5,7 @@ import pytest
 
 from hf_attention_zoo.data.subword_tokenizer import train_tokenizer
 from hf_attention_zoo.data.synthetic_dates import make_dates_dataset
-from hf_attention_zoo.training.model_arguments import ModelArguments, build_model_config
+from hf_attention_zoo.training.model_arguments import ModelArguments, build_model_config, parse_config_overrides
 
 
 @pytest.fixture(scope="module")
@@ -29,3 +29,10 @@ def test_a_joint_tokenizer_sizes_both_sides_alike(tokenizers):
     config = build_model_config(ModelArguments(family="transformer", preset="small"), source, source)
     assert config.vocab_size == config.decoder_vocab_size == len(source)
     assert config.share_encoder_decoder_embeddings
+
+
+def test_config_overrides_parse_json_values_and_lists_with_commas():
+    assert parse_config_overrides("cnn_channels=[32, 64],doubly_stochastic_weight=0,cell_type=lstm,bias=true") == {
+        "cnn_channels": [32, 64], "doubly_stochastic_weight": 0, "cell_type": "lstm", "bias": True}
+    with pytest.raises(ValueError, match="'64' is not of the form name=value"):
+        parse_config_overrides("hidden_size=32,64")
