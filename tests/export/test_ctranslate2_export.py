@@ -20,6 +20,16 @@ ctranslate2 = pytest.importorskip(
 MAX_NEW_TOKENS = 12
 
 
+@pytest.fixture(scope="module", autouse=True)
+def restore_torch_threads():
+    """ctranslate2.Translator(intra_threads=1) sets the process's OpenMP thread count, which torch's CPU convolutions
+    also use; later tests in this process would then compute in another order than a fresh process does (and a
+    comparison with a child process, e.g. remote code, would differ in the last bit). Give torch its count back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def dates():
     return make_dates_dataset(200, 20, 20, seed=0)
