@@ -8,7 +8,7 @@ al., arXiv:1612.06890); a quick check for Show, Attend and Tell (Xu et al., arXi
 import random
 from dataclasses import dataclass
 
-from datasets import Dataset, DatasetDict, Features, Image, List, Value
+from datasets import Dataset, DatasetDict, Features, Image, Value
 from PIL import Image as PILImage
 from PIL import ImageDraw
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
@@ -217,15 +217,17 @@ def _draw_example(rng: random.Random, image_size: int, held_out: bool) -> dict:
     return {"image": render_objects(objects, image_size), "caption": caption_from_objects(objects), "objects": objects}
 
 
+# A list literal, not `datasets.List` (added in datasets 4.0; the floor is 3.0) nor `Sequence` (which datasets 3 reads
+# back as a dict of lists): both releases read `[feature]` as a list of structs.
 FEATURES = Features({
     "image": Image(),
     "caption": Value("string"),
-    "objects": List({
+    "objects": [{
         "shape": Value("string"),
         "colour": Value("string"),
         "size": Value("string"),
-        "box": List(Value("int32")),
-    }),
+        "box": [Value("int32")],
+    }],
 })
 
 
