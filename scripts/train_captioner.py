@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from transformers import (
     AutoModelForImageTextToText,
     EvalPrediction,
@@ -37,6 +36,7 @@ from hf_attention_zoo.data.synthetic_shapes import HELD_OUT_COMBINATIONS, make_s
 from hf_attention_zoo.evaluation.caption_attention_plots import plot_caption_attention, plot_feature_attention
 from hf_attention_zoo.evaluation.caption_evaluation import evaluate_captioner
 from hf_attention_zoo.evaluation.captioning_metrics import caption_scores
+from hf_attention_zoo.evaluation.translation_metrics import decode_predictions
 from hf_attention_zoo.training.model_arguments import parse_config_overrides
 from hf_attention_zoo.training.recipe import family_training_flags, format_seconds, save_training_card
 from hf_attention_zoo.registry import get_family
@@ -85,10 +85,7 @@ def caption_metrics(tokenizer):
     """`compute_metrics` of Seq2SeqTrainer(predict_with_generate=True): BLEU-4 and exact match."""
 
     def compute(prediction: EvalPrediction) -> dict[str, float]:
-        predictions = np.where(prediction.predictions == -100, tokenizer.pad_token_id, prediction.predictions)
-        labels = np.where(prediction.label_ids == -100, tokenizer.pad_token_id, prediction.label_ids)
-        scores = caption_scores(tokenizer.batch_decode(predictions, skip_special_tokens=True),
-                                tokenizer.batch_decode(labels, skip_special_tokens=True))
+        scores = caption_scores(*decode_predictions(prediction, tokenizer))
         return {"bleu4": scores["bleu4"], "exact_match": scores["exact_match"]}
 
     return compute

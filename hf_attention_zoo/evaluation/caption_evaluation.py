@@ -76,16 +76,16 @@ def evaluate_captioner(model, processor, split, num_beams: int = 5, batch_size: 
             sequences = model.generate(pixel_values=pixel_values, **options)
         ran_to_limit += int((~(sequences[:, 1:] == eos).any(dim=1)).sum())
         hypotheses += tokenizer.batch_decode(sequences, skip_special_tokens=True)
-    references = list(split["caption"])
+    references, objects = list(split["caption"]), list(split["objects"])
     scores = caption_scores(hypotheses, references)
     result = {"bleu4": scores["bleu4"], "exact_match": scores["exact_match"], "ran_to_limit": ran_to_limit}
-    compositional = held_out_objects_named(hypotheses, list(split["objects"]), HELD_OUT_COMBINATIONS)
+    compositional = held_out_objects_named(hypotheses, objects, HELD_OUT_COMBINATIONS)
     if compositional["held_out_objects"]:
         result["held_out_named"] = compositional["held_out_named"]
     if _has_attention(model):
         # The boxes are in the pixels of the dataset's images (all of one size in the synthetic task).
         width, height = split[0]["image"].size
-        pointing = pointing_accuracy(token_captions, attention, list(split["objects"]), (height, width))
+        pointing = pointing_accuracy(token_captions, attention, objects, (height, width))
         result.update(pointing_mass=pointing["pointing_mass"], chance=pointing["chance"],
                       pointing_ratio=pointing["ratio"], words_scored=pointing["words_scored"])
     return CaptionEvaluation(result, hypotheses, references, scores["bleu_signature"], grid_size,

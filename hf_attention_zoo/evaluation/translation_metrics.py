@@ -68,6 +68,16 @@ def load_translation_metric(**load_kwargs):
     return evaluate.load(EVALUATE_MODULE, **load_kwargs)
 
 
+def decode_predictions(eval_prediction: EvalPrediction, tokenizer: PreTrainedTokenizerBase) -> tuple[list[str], list[str]]:
+    """The texts of `Seq2SeqTrainer(predict_with_generate=True)`'s predictions and labels: (hypotheses, references).
+    The Trainer pads labels, and generated sequences of different lengths across batches, with -100, which is no
+    token id: it is decoded as padding."""
+    predictions = np.where(eval_prediction.predictions == -100, tokenizer.pad_token_id, eval_prediction.predictions)
+    labels = np.where(eval_prediction.label_ids == -100, tokenizer.pad_token_id, eval_prediction.label_ids)
+    return (tokenizer.batch_decode(predictions, skip_special_tokens=True),
+            tokenizer.batch_decode(labels, skip_special_tokens=True))
+
+
 def generation_metrics(tokenizer: PreTrainedTokenizerBase) -> Callable[[EvalPrediction], dict[str, float]]:
     """Build `compute_metrics` for `Seq2SeqTrainer(predict_with_generate=True)`.
 
@@ -84,12 +94,7 @@ def generation_metrics(tokenizer: PreTrainedTokenizerBase) -> Callable[[EvalPred
     metric = load_translation_metric()
 
     def compute_metrics(eval_prediction: EvalPrediction) -> dict[str, float]:
-        # The Trainer pads labels, and generated sequences of different lengths across batches, with -100,
-        # which is no token id: decode it as padding.
-        predictions = np.where(eval_prediction.predictions == -100, tokenizer.pad_token_id, eval_prediction.predictions)
-        labels = np.where(eval_prediction.label_ids == -100, tokenizer.pad_token_id, eval_prediction.label_ids)
-        hypotheses = tokenizer.batch_decode(predictions, skip_special_tokens=True)
-        references = tokenizer.batch_decode(labels, skip_special_tokens=True)
+        hypotheses, references = decode_predictions(eval_prediction, tokenizer)
         scores = metric.compute(predictions=hypotheses, references=references)
         return {"bleu": scores["sacrebleu"], "chrf": scores["chrf"], "exact_match": scores["exact_match"]}
 
