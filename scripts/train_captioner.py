@@ -1,6 +1,6 @@
 """Train Show, Attend and Tell (Xu et al. 2015, arXiv:1502.03044) on the package's synthetic shapes task, and beside it
-the same captioner without attention; evaluate both on the held-out test split (colour-shape pairs never seen in
-training), draw the attention of the captions generate() wrote, and save each model with its processor and card.
+the same captioner without attention; evaluate both on the two held-out test splits (colour-shape pairs never seen in
+training, and object-relation-object triples never seen in training), draw the attention of the captions generate() wrote, and save each model with its processor and card.
 Nothing is downloaded:
 
     python scripts/train_captioner.py                                      # both models, side by side
@@ -32,7 +32,12 @@ from transformers import (
 )
 
 from hf_attention_zoo.data.captioning import CaptioningCollator, build_caption_processor
-from hf_attention_zoo.data.synthetic_shapes import HELD_OUT_COMBINATIONS, make_shapes_dataset, train_caption_tokenizer
+from hf_attention_zoo.data.synthetic_shapes import (
+    HELD_OUT_COMBINATIONS,
+    HELD_OUT_RELATIONS,
+    make_shapes_dataset,
+    train_caption_tokenizer,
+)
 from hf_attention_zoo.evaluation.caption_attention_plots import plot_caption_attention, plot_feature_attention
 from hf_attention_zoo.evaluation.caption_evaluation import evaluate_captioner
 from hf_attention_zoo.evaluation.captioning_metrics import caption_scores
@@ -71,6 +76,8 @@ class CaptionerArguments:
     num_train: int = field(default=4000, metadata={"help": "Training images of the synthetic task."})
     num_validation: int = field(default=300, metadata={"help": "Validation images (the best checkpoint's)."})
     num_test: int = field(default=300, metadata={"help": "Test images, each with a held-out colour-shape pair."})
+    num_test_relations: int = field(default=300, metadata={
+        "help": "Relation test images, each with a held-out object-relation-object triple."})
     shapes_seed: int = field(default=0, metadata={"help": "Seed of the synthetic images."})
     test_num_beams: int = field(default=5, metadata={"help": "Beam size of the test evaluation (1: greedy)."})
     overlays: int = field(default=4, metadata={"help": "Test images whose per-word attention is drawn."})
@@ -109,7 +116,11 @@ def train_one(name: str, config, dataset, processor, args: CaptionerArguments, t
     training_seconds = time.time() - started
     model = trainer.model.eval()
     results = {}
-    for split, beams in (("validation", 1), ("test", 1), ("test", args.test_num_beams)):
+    evaluations = [("validation", 1), ("test", 1), ("test", args.test_num_beams),
+                   ("test_relations", 1), ("test_relations", args.test_num_beams)]
+    for split, beams in evaluations:
+        if not len(dataset[split]):
+            continue
         evaluation = evaluate_captioner(model, processor, dataset[split], num_beams=beams,
                                         max_new_tokens=training_args.generation_max_length)
         results[f"{split} ({'greedy' if beams == 1 else f'beam {beams}'})"] = evaluation
@@ -130,8 +141,11 @@ def train_one(name: str, config, dataset, processor, args: CaptionerArguments, t
         },
         results={split: card_scores(evaluation.scores) for split, evaluation in results.items()},
         signatures={"bleu4": next(iter(results.values())).bleu_signature},
-        evaluation=f"Test images each hold at least one colour-shape pair never seen in training: "
-                   f"{', '.join(' '.join(pair) for pair in HELD_OUT_COMBINATIONS)}.",
+        evaluation=f"`test` images each hold at least one colour-shape pair never seen in training: "
+                   f"{', '.join(' '.join(pair) for pair in HELD_OUT_COMBINATIONS)}. `test_relations` images hold only "
+                   f"colour-shape pairs seen in training, and at least one pair of neighbours in one of the "
+                   f"{len(HELD_OUT_RELATIONS)} object-relation-object triples never seen in training "
+                   "(`synthetic_shapes.HELD_OUT_RELATIONS`).",
     )
     return {"name": name, "model": model, "results": results, "seconds": seconds, "steps": steps,
             "tokens_per_second": tokens / training_seconds, "output_dir": output_dir}
@@ -143,6 +157,7 @@ def card_fields(args: CaptionerArguments) -> dict:
 
 def card_scores(scores: dict) -> dict:
     names = {"bleu4": "bleu4", "exact_match": "exact_match", "held_out_named": "held_out_named",
+             "held_out_relations_named": "held_out_relations_named",
              "pointing_mass": "pointing_mass", "pointing_ratio": "pointing_ratio", "ran_to_limit": "ran_to_limit"}
     return {names[key]: value for key, value in scores.items() if key in names}
 
@@ -172,7 +187,7 @@ def draw_attention(run: dict, dataset, processor, count: int) -> list[Path]:
 
 
 def results_table(runs: list[dict]) -> str:
-    header = ("| model | split | BLEU-4 | exact match | held-out objects named | pointing mass | chance | ratio | "
+    header = ("| model | split | BLEU-4 | exact match | held-out objects / relations named | pointing mass | chance | ratio | "
               "ran to limit | train tokens/s | wall time |")
     lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run in runs:
@@ -180,7 +195,7 @@ def results_table(runs: list[dict]) -> str:
             s = evaluation.scores
             pointing = (f"{s['pointing_mass']:.3f} | {s['chance']:.3f} | {s['pointing_ratio']:.1f}"
                         if "pointing_mass" in s else "– | – | –")
-            held_out = f"{s['held_out_named']:.3f}" if "held_out_named" in s else "–"
+            held_out = next((f"{s[key]:.3f}" for key in ("held_out_named", "held_out_relations_named") if key in s), "–")
             lines.append(f"| {run['name']} | {split} | {s['bleu4']:.2f} | {s['exact_match']:.3f} | {held_out} | {pointing} | "
                          f"{s['ran_to_limit']} | {run['tokens_per_second']:,.0f} | {format_seconds(run['seconds'])} |")
     return "\n".join(lines)
@@ -190,7 +205,7 @@ def main(argv: list[str]) -> dict:
     args, training_args = parse_arguments(argv)
     started = time.time()
     dataset = make_shapes_dataset(seed=args.shapes_seed, num_train=args.num_train, num_validation=args.num_validation,
-                                  num_test=args.num_test)
+                                  num_test=args.num_test, num_test_relations=args.num_test_relations)
     tokenizer = train_caption_tokenizer(dataset)
     family = get_family(FAMILY)
     overrides = parse_config_overrides(args.config_overrides)
@@ -211,8 +226,9 @@ def main(argv: list[str]) -> dict:
 
     table = results_table(runs)
     (root / "results.md").write_text(
-        f"Synthetic shapes, {args.num_train} training images (seed {args.shapes_seed}); test images each hold a held-out "
-        f"colour-shape pair. Command: `python scripts/train_captioner.py {' '.join(argv)}`\n\n{table}\n")
+        f"Synthetic shapes, {args.num_train} training images (seed {args.shapes_seed}); `test` images each hold a "
+        "held-out colour-shape pair, `test_relations` images a held-out object-relation-object triple. "
+        f"Command: `python scripts/train_captioner.py {' '.join(argv)}`\n\n{table}\n")
     summary = {
         "runs": [{"name": run["name"], "output_dir": str(run["output_dir"]), "steps": run["steps"],
                   "seconds": round(run["seconds"], 1), "tokens_per_second": round(run["tokens_per_second"], 1),

@@ -1,5 +1,6 @@
 """The built-in synthetic captioning task: coloured shapes on a plain canvas, rendered here, with a caption fully
-determined by the image and held-out colour-shape pairs for a compositional test split. In the spirit of ShapeWorld
+determined by the image, and two compositional test splits: held-out colour-shape pairs and held-out
+object-relation-object triples. In the spirit of ShapeWorld
 (Kuhnle & Copestake, arXiv:1704.04517), SQOOP (Bahdanau et al., arXiv:1811.12889) and CLEVR-CoGenT (Johnson et
 al., arXiv:1612.06890); a quick check for Show, Attend and Tell (Xu et al., arXiv:1502.03044). See
 `make_shapes_dataset` for the grammar and the splits.
@@ -30,6 +31,28 @@ RELATIONS = ("left of", "above", "below")
 # Never in train or validation, at least one in every test image. Each colour and shape here still occurs in
 # training with other partners (red squares, green triangles, blue circles, ...), as in CLEVR-CoGenT.
 HELD_OUT_COMBINATIONS: tuple[tuple[str, str], ...] = (("red", "triangle"), ("green", "circle"), ("blue", "square"))
+# The nine colour-shape pairs that occur in training, in a fixed order.
+ALLOWED_PAIRS: tuple[tuple[str, str], ...] = tuple(
+    (colour, shape) for colour in COLOURS for shape in SHAPES if (colour, shape) not in HELD_OUT_COMBINATIONS
+)
+
+
+def _held_out_relations() -> tuple[tuple[tuple[str, str], str, tuple[str, str]], ...]:
+    """For each allowed pair A (index i) and relation (index k), the one partner B of index (-(2i + k)) mod 9: a
+    Latin-square rule, so each (A, relation) keeps 8 of its 9 partners in training and each B is held out after 3
+    (A, relation) heads, as SQOOP's splits with many right-hand objects per left-hand one."""
+    count = len(ALLOWED_PAIRS)
+    return tuple(
+        (head, name, ALLOWED_PAIRS[-(2 * i + k) % count])
+        for i, head in enumerate(ALLOWED_PAIRS)
+        for k, name in enumerate(RELATIONS)
+    )
+
+
+# SQOOP-style (Bahdanau et al. 2019) held-out relations: never between neighbouring objects in train, validation or the
+# colour-shape test split; at least one in every image of the relation test split, whose objects are all allowed pairs.
+# Each triple is ((colour, shape) of the left-hand object, relation, (colour, shape) of the next object).
+HELD_OUT_RELATIONS: tuple[tuple[tuple[str, str], str, tuple[str, str]], ...] = _held_out_relations()
 
 DEFAULT_IMAGE_SIZE = 64
 # Geometry on the default 64 x 64 canvas; every length scales with image_size / 64 (rounded, at least 1 px).
@@ -151,10 +174,24 @@ def _is_unambiguous(boxes: list[list[int]], margin: int) -> bool:
     return True
 
 
+def relation_triples(objects: list[dict]) -> list[tuple[tuple[str, str], str, tuple[str, str]]]:
+    """The (colour, shape) of each object, the relation its caption states, and the (colour, shape) of the next
+    object, for each neighbouring pair in caption order (see `caption_from_objects`).
+
+    Args:
+        objects: dicts with "colour", "shape" and "box", in any order.
+    """
+    ordered = sorted(objects, key=lambda obj: _centre(obj["box"])[0])
+    return [
+        ((a["colour"], a["shape"]), relation(a["box"], b["box"]), (b["colour"], b["shape"]))
+        for a, b in zip(ordered, ordered[1:])
+    ]
+
+
 def _draw_attributes(rng: random.Random, num_objects: int, held_out: bool) -> list[tuple[str, str, str]]:
     """(size, colour, shape) of each object: uniform over allowed pairs for train/validation; for test, uniform
     over all pairs conditioned on at least one held-out pair (by redrawing)."""
-    allowed = [(c, s) for c in COLOURS for s in SHAPES if (c, s) not in HELD_OUT_COMBINATIONS]
+    allowed = list(ALLOWED_PAIRS)
     pairs = [(c, s) for c in COLOURS for s in SHAPES] if held_out else allowed
     while True:
         drawn = [rng.choice(pairs) for _ in range(num_objects)]
@@ -204,16 +241,23 @@ def render_objects(objects: list[dict], image_size: int) -> PILImage.Image:
     return image
 
 
-def _draw_example(rng: random.Random, image_size: int, held_out: bool) -> dict:
-    attributes = _draw_attributes(rng, rng.choice((2, 3)), held_out)
-    sides = [_scaled(_BOX_SIDE_AT_64[size], image_size) for size, _, _ in attributes]
-    gap, margin = _scaled(_GAP_AT_64, image_size), _scaled(_AMBIGUITY_MARGIN_AT_64, image_size)
-    boxes = _draw_layout(rng, sides, image_size, gap, margin)
-    objects = [
-        {"shape": shape, "colour": colour, "size": size, "box": box}
-        for (size, colour, shape), box in zip(attributes, boxes)
-    ]
-    objects.sort(key=lambda obj: _centre(obj["box"])[0])  # caption order
+def _draw_example(rng: random.Random, image_size: int, split: str) -> dict:
+    """One image of `split`: its objects are redrawn until the split's condition on `HELD_OUT_RELATIONS` holds (at
+    least one for "test_relations", none elsewhere); "test" objects include a pair of `HELD_OUT_COMBINATIONS`."""
+    held_out = set(HELD_OUT_RELATIONS)
+    while True:
+        attributes = _draw_attributes(rng, rng.choice((2, 3)), held_out=split == "test")
+        sides = [_scaled(_BOX_SIDE_AT_64[size], image_size) for size, _, _ in attributes]
+        gap, margin = _scaled(_GAP_AT_64, image_size), _scaled(_AMBIGUITY_MARGIN_AT_64, image_size)
+        boxes = _draw_layout(rng, sides, image_size, gap, margin)
+        objects = [
+            {"shape": shape, "colour": colour, "size": size, "box": box}
+            for (size, colour, shape), box in zip(attributes, boxes)
+        ]
+        objects.sort(key=lambda obj: _centre(obj["box"])[0])  # caption order
+        novel = any(triple in held_out for triple in relation_triples(objects))
+        if novel == (split == "test_relations"):
+            break
     return {"image": render_objects(objects, image_size), "caption": caption_from_objects(objects), "objects": objects}
 
 
@@ -237,8 +281,10 @@ def make_shapes_dataset(
     num_validation: int = 300,
     num_test: int = 300,
     image_size: int = DEFAULT_IMAGE_SIZE,
+    num_test_relations: int = 300,
 ) -> DatasetDict:
-    """Build the shapes captioning task: splits "train", "validation", "test" with the `FEATURES` columns
+    """Build the shapes captioning task: splits "train", "validation", "test", "test_relations" with the `FEATURES`
+    columns
     `image` (RGB, `image_size` squared), `caption` and `objects` (in caption order: `{"shape", "colour", "size",
     "box": [x0, y0, x1, y1]}`, pixel coordinates, x1/y1 exclusive).
 
@@ -251,21 +297,27 @@ def make_shapes_dataset(
     than B). Layouts where neighbouring centres are within 4 px (scaled) in x, or where ||dx| - |dy|| < 4 px, are
     redrawn, so the caption is a function of the image and exact match is a fair metric.
 
-    Splits: train and validation never contain a pair of `HELD_OUT_COMBINATIONS`; every test image contains at
-    least one (its other objects are drawn from all pairs). Each split draws from its own stream of `seed`, so
-    changing one split's size leaves the others as they were.
+    Splits, two of them compositional (a combination of known parts never seen in training):
+    - train and validation never contain a pair of `HELD_OUT_COMBINATIONS` nor two neighbours in a triple of
+      `HELD_OUT_RELATIONS`;
+    - "test" (new colour-shape pairs, as CLEVR-CoGenT): every image contains at least one held-out pair (its other
+      objects are drawn from all pairs), and no held-out relation;
+    - "test_relations" (new object-relation-object triples, as SQOOP): objects of allowed pairs only, and every
+      image has neighbours in at least one triple of `HELD_OUT_RELATIONS`.
+    Each split draws from its own stream of `seed`, so changing one split's size leaves the others as they were.
 
     Args:
         seed: the same seed gives the same images and captions.
-        num_train, num_validation, num_test: number of images of each split (0 gives an empty split).
+        num_train, num_validation, num_test, num_test_relations: number of images of each split (0 gives an
+            empty split).
         image_size: the side of the square images in pixels, at least `MIN_IMAGE_SIZE` (32).
 
     Returns:
-        A `DatasetDict` with splits "train", "validation" and "test".
+        A `DatasetDict` with splits "train", "validation", "test" and "test_relations".
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an int, got {seed!r}.")
-    sizes = {"train": num_train, "validation": num_validation, "test": num_test}
+    sizes = {"train": num_train, "validation": num_validation, "test": num_test, "test_relations": num_test_relations}
     for name, size in sizes.items():
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError(f"num_{name} must be an int >= 0, got {size!r}.")
@@ -278,7 +330,7 @@ def make_shapes_dataset(
     for name, size in sizes.items():
         # A string seed makes an independent, reproducible stream per split (hashed with SHA-512, not hash()).
         rng = random.Random(f"synthetic_shapes/{seed}/{name}")
-        examples = [_draw_example(rng, image_size, held_out=name == "test") for _ in range(size)]
+        examples = [_draw_example(rng, image_size, name) for _ in range(size)]
         columns = {column: [example[column] for example in examples] for column in FEATURES}
         splits[name] = Dataset.from_dict(columns, features=FEATURES)
     return DatasetDict(splits)

@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 import torch
 
 from .attention_maps import generate_with_attention
-from ..data.synthetic_shapes import HELD_OUT_COMBINATIONS
-from .captioning_metrics import caption_scores, held_out_objects_named, pointing_accuracy
+from ..data.synthetic_shapes import HELD_OUT_COMBINATIONS, HELD_OUT_RELATIONS
+from .captioning_metrics import caption_scores, held_out_objects_named, held_out_relations_named, pointing_accuracy
 
 
 @dataclass
 class CaptionEvaluation:
     """What `evaluate_captioner` measured on one split with one decoding set-up.
 
-    scores: {"bleu4", "exact_match", "ran_to_limit", "held_out_named", "pointing_mass", "chance", "pointing_ratio",
-        "words_scored"} (held_out_named only where the split has objects of held-out pairs; the pointing keys only
+    scores: {"bleu4", "exact_match", "ran_to_limit", "held_out_named", "held_out_relations_named", "pointing_mass",
+        "chance", "pointing_ratio", "words_scored"} (held_out_named only where the split has objects of held-out
+        pairs, held_out_relations_named only where it has held-out relations; the pointing keys only
         for a model with attention); ran_to_limit is the number of captions without an end-of-sequence token within
         `max_new_tokens`.
     hypotheses, references: the decoded captions, in the split's order.
@@ -82,6 +83,9 @@ def evaluate_captioner(model, processor, split, num_beams: int = 5, batch_size: 
     compositional = held_out_objects_named(hypotheses, objects, HELD_OUT_COMBINATIONS)
     if compositional["held_out_objects"]:
         result["held_out_named"] = compositional["held_out_named"]
+    relations = held_out_relations_named(hypotheses, objects, HELD_OUT_RELATIONS)
+    if relations["held_out_relations"]:
+        result["held_out_relations_named"] = relations["held_out_relations_named"]
     if _has_attention(model):
         # The boxes are in the pixels of the dataset's images (all of one size in the synthetic task).
         width, height = split[0]["image"].size

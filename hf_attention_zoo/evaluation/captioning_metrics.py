@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from sacrebleu.metrics import BLEU
 
-from ..data.synthetic_shapes import parse_caption
+from ..data.synthetic_shapes import parse_caption, relation_triples
 
 
 def caption_scores(hypotheses: list[str], references: list[str]) -> dict:
@@ -202,3 +202,38 @@ def held_out_objects_named(captions: list[str], objects: list[list[dict]],
                 total += 1
                 named += (obj["size"], obj["colour"], obj["shape"]) in mentioned
     return {"held_out_objects": total, "held_out_named": named / total if total else math.nan}
+
+
+def held_out_relations_named(captions: list[str], objects: list[list[dict]],
+                             held_out: Sequence[tuple[tuple[str, str], str, tuple[str, str]]]) -> dict:
+    """How often a caption states a held-out relation between neighbouring objects exactly: both objects named in
+    full (size, colour, shape) as consecutive mentions, joined by the right relation. The relation test split's
+    compositional part, on its own.
+
+    Args:
+        captions: one generated caption per image.
+        objects: each image's objects (dicts with "size", "colour", "shape" and "box").
+        held_out: ((colour, shape), relation, (colour, shape)) triples, e.g. `synthetic_shapes.HELD_OUT_RELATIONS`.
+
+    Returns:
+        {"held_out_relations": how many neighbouring pairs form a held-out triple, "held_out_relations_named": the
+        share of them stated}.
+    """
+    if len(captions) != len(objects):
+        raise ValueError(f"Got {len(captions)} captions but objects for {len(objects)} images; pass one each.")
+    held_out = set(held_out)
+    total = named = 0
+    for caption, image_objects in zip(captions, objects):
+        mentions = parse_caption(caption)
+        stated = {
+            ((a.size, a.colour, a.shape), a.relation_to_next, (b.size, b.colour, b.shape))
+            for a, b in zip(mentions, mentions[1:])
+            if a.relation_to_next is not None
+        }
+        ordered = sorted(image_objects, key=lambda obj: (obj["box"][0] + obj["box"][2]) / 2)
+        for (head, name, tail), a, b in zip(relation_triples(ordered), ordered, ordered[1:]):
+            if (head, name, tail) in held_out:
+                total += 1
+                named += ((a["size"], *head), name, (b["size"], *tail)) in stated
+    return {"held_out_relations": total, "held_out_relations_named": named / total if total else math.nan}
+

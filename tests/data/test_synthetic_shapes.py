@@ -1,5 +1,5 @@
 """Tests of hf_attention_zoo.data.synthetic_shapes: determinism, captions that describe the rendered pixels, held-out
-pairs only in test, tolerant caption parsing, and the word-level caption tokenizer."""
+pairs only in test, held-out relations only in test_relations, tolerant caption parsing, and the word-level caption tokenizer."""
 
 import numpy as np
 import pytest
@@ -9,20 +9,25 @@ from hf_attention_zoo.data.subword_tokenizer import EOS_TOKEN_ID, PAD_TOKEN_ID, 
 from hf_attention_zoo.data.synthetic_shapes import (
     BACKGROUND,
     COLOURS,
+    ALLOWED_PAIRS,
     HELD_OUT_COMBINATIONS,
+    HELD_OUT_RELATIONS,
+    RELATIONS,
     SHAPES,
     ObjectMention,
     make_shapes_dataset,
     parse_caption,
+    relation_triples,
     train_caption_tokenizer,
 )
 
-SPLITS = ("train", "validation", "test")
+SPLITS = ("train", "validation", "test", "test_relations")
+SIZES = dict(num_train=60, num_validation=50, num_test=50, num_test_relations=40)
 
 
 @pytest.fixture(scope="module")
 def shapes():
-    return make_shapes_dataset(seed=0, num_train=60, num_validation=50, num_test=50)
+    return make_shapes_dataset(seed=0, **SIZES)
 
 
 def all_examples(dataset):
@@ -51,8 +56,8 @@ def expected_caption(objects):
 
 
 def test_same_seed_gives_identical_images_and_captions_and_another_seed_differs(shapes):
-    again = make_shapes_dataset(seed=0, num_train=60, num_validation=50, num_test=50)
-    other = make_shapes_dataset(seed=1, num_train=60, num_validation=50, num_test=50)
+    again = make_shapes_dataset(seed=0, **SIZES)
+    other = make_shapes_dataset(seed=1, **SIZES)
     for split in SPLITS:
         assert shapes[split]["caption"] == again[split]["caption"]
         assert shapes[split]["objects"] == again[split]["objects"]
@@ -62,14 +67,14 @@ def test_same_seed_gives_identical_images_and_captions_and_another_seed_differs(
 
 
 def test_splits_draw_from_independent_streams_so_one_size_leaves_the_others_unchanged(shapes):
-    bigger_train = make_shapes_dataset(seed=0, num_train=70, num_validation=50, num_test=50)
+    bigger_train = make_shapes_dataset(seed=0, **{**SIZES, "num_train": 70})
     assert bigger_train["train"]["caption"][:60] == shapes["train"]["caption"]
-    assert bigger_train["validation"]["caption"] == shapes["validation"]["caption"]
-    assert bigger_train["test"]["caption"] == shapes["test"]["caption"]
+    for split in SPLITS[1:]:
+        assert bigger_train[split]["caption"] == shapes[split]["caption"]
 
 
 def test_splits_sizes_and_feature_schema(shapes):
-    assert {split: len(shapes[split]) for split in SPLITS} == {"train": 60, "validation": 50, "test": 50}
+    assert {split: len(shapes[split]) for split in SPLITS} == {"train": 60, "validation": 50, "test": 50, "test_relations": 40}
     example = shapes["train"][0]
     assert example["image"].size == (64, 64) and example["image"].mode == "RGB"
     assert set(example["objects"][0]) == {"shape", "colour", "size", "box"}
@@ -131,6 +136,32 @@ def test_held_out_pairs_never_appear_in_train_or_validation_and_in_every_test_im
         assert any((obj["colour"], obj["shape"]) in HELD_OUT_COMBINATIONS for obj in objects)
 
 
+def test_held_out_relations_only_between_neighbours_of_test_relations_images_made_of_allowed_pairs(shapes):
+    held_out = set(HELD_OUT_RELATIONS)
+    for split in ("train", "validation", "test"):
+        for objects in shapes[split]["objects"]:
+            assert not held_out & set(relation_triples(objects)), (split, objects)
+    for example in shapes["test_relations"]:
+        assert all((obj["colour"], obj["shape"]) in ALLOWED_PAIRS for obj in example["objects"])
+        triples = relation_triples(example["objects"])
+        assert held_out & set(triples)
+        # the triples are what the caption says: "... {colour} {shape} {relation} a {size} {colour} {shape} ..."
+        for (head, name, tail), mention, following in zip(triples, parse_caption(example["caption"]),
+                                                           parse_caption(example["caption"])[1:]):
+            assert (mention.colour, mention.shape, mention.relation_to_next) == (*head, name)
+            assert (following.colour, following.shape) == tail
+
+
+def test_each_head_and_relation_keeps_eight_of_nine_partners_in_training():
+    assert len(ALLOWED_PAIRS) == 9 and not set(ALLOWED_PAIRS) & set(HELD_OUT_COMBINATIONS)
+    assert len(set(HELD_OUT_RELATIONS)) == len(HELD_OUT_RELATIONS) == 27
+    for head in ALLOWED_PAIRS:
+        for name in RELATIONS:
+            assert sum(triple[:2] == (head, name) for triple in HELD_OUT_RELATIONS) == 1
+    for tail in ALLOWED_PAIRS:  # every pair is held out as a partner equally often
+        assert sum(triple[2] == tail for triple in HELD_OUT_RELATIONS) == 3
+
+
 def test_every_held_out_colour_and_shape_still_occurs_in_training(shapes):
     seen = {(obj["colour"], obj["shape"]) for objects in shapes["train"]["objects"] for obj in objects}
     for colour, shape in HELD_OUT_COMBINATIONS:
@@ -189,13 +220,14 @@ def test_tokenizer_vocabulary_comes_from_the_chosen_split_only(shapes):
     [
         ({"num_train": -1}, "num_train must be an int >= 0"),
         ({"num_test": 2.5}, "num_test must be an int >= 0"),
+        ({"num_test_relations": -2}, "num_test_relations must be an int >= 0"),
         ({"image_size": 16}, "image_size=16 is too small"),
         ({"seed": "zero"}, "seed must be an int"),
     ],
 )
 def test_bad_arguments_raise_a_clear_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        make_shapes_dataset(**{"num_train": 1, "num_validation": 1, "num_test": 1, **kwargs})
+        make_shapes_dataset(**{"num_train": 1, "num_validation": 1, "num_test": 1, "num_test_relations": 1, **kwargs})
 
 
 def test_tokenizer_rejects_a_missing_split_or_caption_column(shapes):

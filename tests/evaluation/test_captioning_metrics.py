@@ -126,3 +126,26 @@ def test_held_out_objects_named_counts_only_held_out_pairs_named_in_full():
     assert result == {"held_out_objects": 2, "held_out_named": 0.5}
     with pytest.raises(ValueError, match="2 captions but objects for 1 images"):
         held_out_objects_named(captions, objects[:1], [("red", "triangle")])
+
+
+def test_held_out_relations_named_needs_both_objects_in_full_and_the_right_relation():
+    from hf_attention_zoo.evaluation.captioning_metrics import held_out_relations_named
+
+    def obj(size, colour, shape, x, y):
+        return {"size": size, "colour": colour, "shape": shape, "box": [x, y, x + 12, y + 12]}
+
+    # image 1: A left of B (dx 30 > dy 0); image 2: A above B (dx 10 < dy 30); image 3: a triple not held out
+    objects = [[obj("small", "red", "circle", 0, 0), obj("large", "blue", "circle", 30, 0)],
+               [obj("small", "red", "circle", 0, 0), obj("small", "yellow", "square", 10, 30)],
+               [obj("small", "red", "square", 0, 0), obj("small", "red", "circle", 30, 0)]]
+    held_out = [(("red", "circle"), "left of", ("blue", "circle")), (("red", "circle"), "above", ("yellow", "square"))]
+    captions = ["a small red circle left of a large blue circle",  # stated
+                "a small red circle below a small yellow square",  # wrong relation
+                "anything"]
+    assert held_out_relations_named(captions, objects, held_out) == {"held_out_relations": 2,
+                                                                     "held_out_relations_named": 0.5}
+    # the sizes count too
+    captions[0] = "a small red circle left of a small blue circle"
+    assert held_out_relations_named(captions, objects, held_out)["held_out_relations_named"] == 0.0
+    with pytest.raises(ValueError, match="3 captions but objects for 1 images"):
+        held_out_relations_named(captions, objects[:1], held_out)

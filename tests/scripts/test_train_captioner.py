@@ -28,7 +28,8 @@ def test_train_both_captioners_evaluate_draw_push_and_caption_from_the_hub(tmp_p
     env = local_hub.env(tmp_path / "home")
     run = tmp_path / "shapes"
     run_child(RUN_SCRIPT, [REPO / "scripts" / "train_captioner.py", "--output_dir", run, "--num_train", "128",
-                           "--num_validation", "16", "--num_test", "16", "--num_train_epochs", "2",
+                           "--num_validation", "16", "--num_test", "16", "--num_test_relations", "16",
+                           "--num_train_epochs", "2",
                            "--test_num_beams", "3", "--overlays", "2", "--config_overrides",
                            "feature_self_attention=true,hidden_size=32,attention_hidden_size=16,embedding_size=16"],
               env=env, cwd=tmp_path, timeout=600)
@@ -36,7 +37,10 @@ def test_train_both_captioners_evaluate_draw_push_and_caption_from_the_hub(tmp_p
     summary = json.loads((run / "results.json").read_text())
     assert [r["name"] for r in summary["runs"]] == ["soft attention", "no attention (baseline)"]
     attention, baseline = (r["results"] for r in summary["runs"])
-    assert set(attention) == set(baseline) == {"validation (greedy)", "test (greedy)", "test (beam 3)"}
+    assert set(attention) == set(baseline) == {"validation (greedy)", "test (greedy)", "test (beam 3)",
+                                               "test_relations (greedy)", "test_relations (beam 3)"}
+    assert "held_out_named" in attention["test (greedy)"] and "held_out_relations_named" not in attention["test (greedy)"]
+    assert "held_out_relations_named" in attention["test_relations (beam 3)"]
     assert {"bleu4", "exact_match", "ran_to_limit", "pointing_mass", "chance", "pointing_ratio"} <= set(
         attention["test (beam 3)"])
     assert "pointing_mass" not in baseline["test (beam 3)"]
@@ -66,7 +70,8 @@ def test_train_both_captioners_evaluate_draw_push_and_caption_from_the_hub(tmp_p
     snippet = re.findall(r"```python\n(.*?)```", hub_card, flags=re.S)[0]
     assert f'repo_id = "{repo_id}"' in snippet
     images_path = tmp_path / "images.pt"
-    test_images = make_shapes_dataset(seed=0, num_train=128, num_validation=16, num_test=16)["test"]["image"][:3]
+    test_images = make_shapes_dataset(seed=0, num_train=128, num_validation=16, num_test=16,
+                                      num_test_relations=0)["test"]["image"][:3]
     torch.save([image.tobytes() for image in test_images], images_path)
     body = textwrap.dedent(
         """
