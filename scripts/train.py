@@ -11,7 +11,14 @@ dates -> ISO dates); nothing is downloaded:
     python scripts/train.py --resume_from_checkpoint true   # continue an interrupted run from its last checkpoint
     python scripts/train.py --average_last_k 5   # save the mean of the last 5 checkpoints (Vaswani et al. §6.1)
 
-Multi30k en-de from the raw files (../shared/data/multi30k), with a joint 8k BPE vocabulary:
+Multi30k from the raw files (../shared/data/multi30k), with a joint 8k BPE vocabulary, by a named, versioned recipe
+(hf_attention_zoo/training/recipe_book.py; flags given here win over the recipe's):
+
+    python scripts/train.py --recipe multi30k-transformer-small --direction de-en --output_dir runs/multi30k-de-en-transformer
+    python scripts/train.py --recipe multi30k-transformer-small-30min@v1 --direction de-en   # 30 minutes, validation included
+    python scripts/train.py --recipe multi30k-bahdanau-gru --direction en-de --output_dir runs/multi30k-en-de-bahdanau
+
+or with flags of your own:
 
     python scripts/train.py --dataset ../shared/data/multi30k --family transformer --preset small \\
         --num_train_epochs 12 --output_dir runs/multi30k-transformer
@@ -50,7 +57,9 @@ from hf_attention_zoo.training.checkpoint_averaging import AverageCheckpointsCal
 from hf_attention_zoo.training.checkpoints import resolve_resume_checkpoint
 from hf_attention_zoo.training.learning_rate_schedule import get_inverse_sqrt_schedule_with_warmup
 from hf_attention_zoo.training.model_arguments import ModelArguments, build_model_config
-from hf_attention_zoo.training.recipe import cpu_processes, family_training_flags, format_seconds, save_training_card
+from hf_attention_zoo.training.recipe import family_training_flags, format_seconds, no_accelerator, save_training_card
+from hf_attention_zoo.training.recipe_book import DIRECTIONS, get_recipe, recipe_flags
+from hf_attention_zoo.training.time_budget import TimeBudgetCallback
 from hf_attention_zoo.evaluation.translation_metrics import generation_metrics
 from hf_attention_zoo.data.translation_task import (
     DataArguments,
@@ -77,6 +86,14 @@ COMMON_TRAINING_ARGS = [
 ]
 @dataclass
 class RunArguments:
+    recipe: str | None = field(default=None, metadata={
+        "help": "A named recipe of hf_attention_zoo/training/recipe_book.py, NAME or NAME@vN (default: the newest); "
+                "flags given on the command line win over its."})
+    direction: str | None = field(default=None, metadata={
+        "help": f"With --recipe: the translation direction, one of {', '.join(DIRECTIONS)}."})
+    max_train_minutes: float | None = field(default=None, metadata={
+        "help": "Stop training before this many minutes of wall time, validation included; the last state is "
+                "evaluated and saved, and the best checkpoint is chosen on validation as usual."})
     early_stopping_patience: int = field(
         default=3, metadata={"help": "Stop after this many evaluations without a better validation BLEU (0: never)."}
     )
@@ -101,16 +118,24 @@ class PaperScheduleTrainer(Seq2SeqTrainer):
 
 
 def parse_arguments(argv: list[str]):
-    """Parse the command line over the defaults of the chosen family."""
-    family = HfArgumentParser(ModelArguments).parse_known_args(args=argv)[0].family
+    """Parse the command line over the recipe's flags (with --recipe) and the defaults of the chosen family."""
+    run = HfArgumentParser(RunArguments).parse_known_args(args=argv)[0]
+    if run.direction is not None and run.recipe is None:
+        raise ValueError("--direction goes with --recipe; without a recipe give --source_lang and --target_lang.")
+    if run.recipe and run.direction is None:
+        raise ValueError(f"--recipe {run.recipe} needs --direction, one of {', '.join(DIRECTIONS)}.")
+    recipe = recipe_flags(run.recipe, run.direction) if run.recipe else []
+    family = HfArgumentParser(ModelArguments).parse_known_args(args=recipe + argv)[0].family
     # Averaging replaces the best checkpoint and needs the last K kept (plus the best one, which Trainer keeps too).
-    average_last_k = HfArgumentParser(RunArguments).parse_known_args(args=argv)[0].average_last_k
+    average_last_k = HfArgumentParser(RunArguments).parse_known_args(args=recipe + argv)[0].average_last_k
     averaging_flags = ["--load_best_model_at_end", "false", "--save_total_limit", str(average_last_k + 1)]
     parser = HfArgumentParser((ModelArguments, DataArguments, RunArguments, Seq2SeqTrainingArguments))
     model_args, data_args, run_args, training_args = parser.parse_args_into_dataclasses(
-        args=COMMON_TRAINING_ARGS + family_training_flags(family) + ["--use_cpu", str(cpu_processes())]
-        + (averaging_flags if average_last_k else []) + argv
+        args=COMMON_TRAINING_ARGS + family_training_flags(family) + ["--use_cpu", str(no_accelerator())]
+        + (averaging_flags if average_last_k else []) + recipe + argv
     )
+    if run_args.recipe:
+        run_args.recipe = get_recipe(run_args.recipe).id  # the version a bare name resolved to
     training_args.generation_max_length = training_args.generation_max_length or data_args.max_target_length
     return model_args, data_args, run_args, training_args
 
@@ -131,6 +156,8 @@ def main(argv: list[str]) -> dict:
     callbacks = [EarlyStoppingCallback(run_args.early_stopping_patience)] if run_args.early_stopping_patience else []
     averaging = AverageCheckpointsCallback(run_args.average_last_k) if run_args.average_last_k else None
     callbacks += [averaging] if averaging else []
+    budget = TimeBudgetCallback(run_args.max_train_minutes) if run_args.max_train_minutes is not None else None
+    callbacks += [budget] if budget else []
     trainer = trainer_class(
         model=model,
         args=training_args,
@@ -146,6 +173,14 @@ def main(argv: list[str]) -> dict:
     resume = resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir,
                                        "trainer_state.json")
     train_result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    if budget and budget.stopped_at_step is not None:
+        print(f"[train] the {run_args.max_train_minutes:g}-minute budget stopped training after update "
+              f"{budget.stopped_at_step}")
+    # Target tokens (</s> included) of the updates made: the training split's, times the epochs run (a fraction when
+    # stopped early); over the training wall time, validation included.
+    epochs = train_result.metrics.get("epoch", 0)
+    target_tokens = sum(len(labels) for labels in tokenized["train"]["labels"]) * epochs
+    training_seconds = train_result.metrics["train_runtime"]
     # The best checkpoint is loaded back (load_best_model_at_end), or the average replaced it; these are its scores.
     if averaging:
         print(f"[train] averaged {', '.join(folder.name for folder in averaging.averaged_checkpoints)}")
@@ -163,6 +198,7 @@ def main(argv: list[str]) -> dict:
         save_training_card(
             output_dir, model, "train.py", argv, model_card_fields(data_args), seconds=seconds,
             processes=training_args.world_size, rows={
+                **({"recipe": run_args.recipe} if run_args.recipe else {}),
                 "training pairs": len(tokenized["train"]),
                 "epochs": round(train_result.metrics.get("epoch", 0), 2),
                 "optimizer updates": trainer.state.global_step,
@@ -173,6 +209,12 @@ def main(argv: list[str]) -> dict:
                                            else f"{training_args.lr_scheduler_type.value}, peak "
                                            f"{training_args.learning_rate}"),
                 "label smoothing": training_args.label_smoothing_factor,
+                "training time": f"{format_seconds(training_seconds)} (validation included)"
+                + (f", budget {run_args.max_train_minutes:g} min" if budget else ""),
+                "training throughput": f"{target_tokens / training_seconds:,.0f} target tokens/s (validation "
+                                       "included)",
+                "sampling": training_args.train_sampling_strategy,
+                "precision": "bf16 autocast" if training_args.bf16 else "fp32",
                 "validation decoding": f"beam {training_args.generation_num_beams}"
                 if (training_args.generation_num_beams or 1) > 1 else "greedy",
                 **({"checkpoint averaging": f"mean of {', '.join(f.name for f in averaging.averaged_checkpoints)}"}
@@ -184,7 +226,9 @@ def main(argv: list[str]) -> dict:
         print_samples(model, dataset, data_args, source_tokenizer, target_tokenizer, run_args.num_samples)
 
     summary = {
-        "model": type(model).__name__, "preset": model_args.preset, "parameters": model.num_parameters(),
+        "model": type(model).__name__, "preset": model_args.preset, "recipe": run_args.recipe,
+        "parameters": model.num_parameters(), "training_seconds": round(training_seconds, 1),
+        "target_tokens_per_second": round(target_tokens / training_seconds, 1),
         "data": data_args.description, "epochs": train_result.metrics.get("epoch"),
         "steps": trainer.state.global_step, "train_loss": train_result.training_loss,
         "log_history": trainer.state.log_history, "results": results, "seconds": round(seconds, 1),
@@ -216,6 +260,8 @@ def print_summary(summary: dict) -> None:
         f"data         {summary['data']}",
         f"training     {summary['epochs']:.2f} epochs, {summary['steps']} updates, final mean loss "
         f"{summary['train_loss']:.3f}, {format_seconds(summary['seconds'])} in all",
+        f"throughput   {summary['target_tokens_per_second']:,.0f} target tokens/s over "
+        f"{format_seconds(summary['training_seconds'])} of training (validation included)",
     ]
     for split, metrics in summary["results"].items():
         scores = "  ".join(f"{name} {value:.3f}" if name == "exact_match" else f"{name} {value:.2f}"

@@ -31,6 +31,14 @@ def cpu_processes() -> bool:
     return not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def no_accelerator() -> bool:
+    """No GPU torch can use (CUDA, MPS or XPU): train.py then asks Trainer for the CPU outright (`use_cpu`), which
+    bf16 autocast on a CPU needs and which changes nothing else there."""
+    xpu = getattr(torch, "xpu", None)
+    return not (torch.cuda.is_available() or torch.backends.mps.is_available()
+                or (xpu is not None and xpu.is_available()))
+
+
 def format_seconds(seconds: float) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"

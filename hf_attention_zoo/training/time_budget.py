@@ -1,0 +1,64 @@
+"""Train for a wall-time budget, validation included: `TimeBudgetCallback` stops `Trainer` when the next update and
+the validation that must follow it would run past the budget, and has that last state evaluated and saved so the
+best checkpoint is chosen on validation as usual."""
+
+import time
+
+from transformers import TrainerCallback
+
+
+def _clock() -> float:
+    """Seconds of a monotonic clock (a function of its own so that tests can replace it)."""
+    return time.monotonic()
+
+
+class TimeBudgetCallback(TrainerCallback):
+    """Stop training before `minutes` of wall time (counted from the start of `Trainer.train`) run out.
+
+    After each update it predicts when a final validation would end: now, plus one more update (a running mean of
+    the updates so far), plus the longest validation and the longest checkpoint save so far (both happen after
+    `on_step_end` of the update that triggers them, and are not counted as update time). When that passes
+    the budget it stops and asks for an evaluation and a checkpoint of the current state (`should_evaluate`,
+    `should_save`), so the last stretch of training is not lost and `load_best_model_at_end` still picks the best
+    checkpoint on validation. Before the first validation its length is unknown and counted as 0.
+
+    Attributes:
+        stopped_at_step: the update at which the budget stopped training (None when training ended first).
+        evaluation_seconds, save_seconds: the longest validation and checkpoint save seen.
+    """
+
+    def __init__(self, minutes: float):
+        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0:
+            raise ValueError(f"The time budget must be a positive number of minutes, got {minutes!r}.")
+        self.budget = 60.0 * minutes
+        self.started = self.step_ended = None
+        self.step_seconds = self.evaluation_seconds = self.save_seconds = 0.0
+        self.stopped_at_step = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = self.step_ended = _clock()
+        self.step_seconds = self.evaluation_seconds = self.save_seconds = 0.0
+        self.stopped_at_step = None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        now = _clock()
+        seconds, self.step_ended = now - self.step_ended, now
+        # an exponential mean over about the last 20 updates
+        self.step_seconds = seconds if self.step_seconds == 0.0 else 0.95 * self.step_seconds + 0.05 * seconds
+        if now - self.started + self.step_seconds + self.evaluation_seconds + self.save_seconds >= self.budget:
+            self.stopped_at_step = state.global_step
+            control.should_training_stop = True
+            control.should_evaluate = args.eval_strategy != "no"
+            control.should_save = args.save_strategy != "no"
+        return control
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        now = _clock()  # the next update's time starts after the evaluation
+        self.evaluation_seconds, self.step_ended = max(self.evaluation_seconds, now - self.step_ended), now
+
+    def on_save(self, args, state, control, **kwargs):
+        now = _clock()
+        self.save_seconds, self.step_ended = max(self.save_seconds, now - self.step_ended), now
+
+
+__all__ = ["TimeBudgetCallback"]
