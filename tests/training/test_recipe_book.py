@@ -69,7 +69,7 @@ def test_train_script_rejects_a_recipe_without_direction_and_a_direction_without
         parse_arguments(["--direction", "de-en"])
 
 
-@pytest.mark.parametrize("recipe", ["multi30k-transformer-small-30min", "multi30k-luong-lstm"])
+@pytest.mark.parametrize("recipe", sorted({recipe.name for recipe in RECIPES.values()}))
 def test_a_recipe_trains_end_to_end_on_a_slice_of_multi30k(tmp_path, recipe):
     if not (MULTI30K_DIR / "train.de.gz").is_file():
         pytest.skip(f"Multi30k is not at {MULTI30K_DIR} (the shared data folder next to the repository)")
@@ -77,8 +77,8 @@ def test_a_recipe_trains_end_to_end_on_a_slice_of_multi30k(tmp_path, recipe):
         "--recipe", recipe, "--direction", "de-en", "--dataset", str(MULTI30K_DIR), "--output_dir", str(tmp_path),
         "--max_train_samples", "256", "--max_eval_samples", "8", "--vocab_size", "500", "--max_steps", "4",
         "--per_device_train_batch_size", "16", "--eval_strategy", "steps", "--eval_steps", "2", "--save_strategy", "steps", "--save_steps", "2",
-        "--max_target_length", "16", "--num_samples", "0", "--config_overrides", "hidden_size=32,embedding_size=32"
-        if "lstm" in recipe else "d_model=32,encoder_ffn_dim=32,decoder_ffn_dim=32",
+        "--max_target_length", "16", "--num_samples", "0", "--config_overrides",
+        "d_model=32,encoder_ffn_dim=32,decoder_ffn_dim=32" if "transformer" in recipe else "hidden_size=32,embedding_size=32",
     ])
     assert summary["recipe"] == f"{recipe}@v1" and summary["steps"] == 4
     assert summary["target_tokens_per_second"] > 0 and set(summary["results"]) == {"validation", "test"}
