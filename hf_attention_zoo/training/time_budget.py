@@ -15,9 +15,10 @@ def _clock() -> float:
 class TimeBudgetCallback(TrainerCallback):
     """Stop training before `minutes` of wall time (counted from the start of `Trainer.train`) run out.
 
-    After each update it predicts when a final validation would end: now, plus one more update (a running mean of
-    the updates so far), plus the longest validation and the longest checkpoint save so far (both happen after
-    `on_step_end` of the update that triggers them, and are not counted as update time). When that passes
+    After each update it predicts when a final validation would end if training went on: now, plus one more update
+    (a running mean of the updates so far), plus the longest validation and the longest checkpoint save so far (both
+    happen after `on_step_end` of the update that triggers them, and are not counted as update time); plus one more
+    validation and save where this update is validated anyway by the evaluation schedule. When that passes
     the budget it stops and asks for an evaluation and a checkpoint of the current state (`should_evaluate`,
     `should_save`), so the last stretch of training is not lost and `load_best_model_at_end` still picks the best
     checkpoint on validation. Before the first validation its length is unknown and counted as 0.
@@ -45,7 +46,14 @@ class TimeBudgetCallback(TrainerCallback):
         seconds, self.step_ended = now - self.step_ended, now
         # an exponential mean over about the last 20 updates
         self.step_seconds = seconds if self.step_seconds == 0.0 else 0.95 * self.step_seconds + 0.05 * seconds
-        if now - self.started + self.step_seconds + self.evaluation_seconds + self.save_seconds >= self.budget:
+        final = self.evaluation_seconds + self.save_seconds  # a validation and a checkpoint of the last state
+        if control.should_evaluate:
+            # This update is validated anyway (Trainer's own flow callback runs first). Going on costs that
+            # validation, one more update and another final validation; stopping here makes this one the last.
+            going_on = final + self.step_seconds + final
+        else:
+            going_on = self.step_seconds + final
+        if now - self.started + going_on >= self.budget:
             self.stopped_at_step = state.global_step
             control.should_training_stop = True
             control.should_evaluate = args.eval_strategy != "no"

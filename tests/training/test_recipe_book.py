@@ -85,3 +85,16 @@ def test_a_recipe_trains_end_to_end_on_a_slice_of_multi30k(tmp_path, recipe):
     card = (tmp_path / "README.md").read_text()
     assert f"| recipe | {recipe}@v1 |" in card and "target tokens/s (validation included)" in card
     assert json.loads((tmp_path / "train_summary.json").read_text())["recipe"] == f"{recipe}@v1"
+
+
+def test_the_readmes_recipe_commands_parse():
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    commands = re.findall(r"python scripts/train\.py (--recipe [^\n#]*)", readme)
+    assert len(commands) >= 2
+    parse_arguments = load_script("train").parse_arguments
+    for command in commands:
+        _, _, run_args, _ = parse_arguments(shlex.split(command.replace("\\\n", " ")))
+        assert run_args.recipe in RECIPES

@@ -28,18 +28,21 @@ def clock(monkeypatch):
 
 
 def run_steps(callback, clock, steps, step_seconds, evaluate_every=None, evaluation_seconds=0.0):
+    """Trainer's order of calls: the flow callback's on_step_end sets should_evaluate on scheduled steps, then ours
+    runs; the evaluation follows."""
     args = SimpleNamespace(eval_strategy="steps", save_strategy="steps")
     state, control = TrainerState(), TrainerControl()
     callback.on_train_begin(args, state, control)
     for step in range(1, steps + 1):
         clock.now += step_seconds
         state.global_step = step
+        control.should_evaluate = bool(evaluate_every) and step % evaluate_every == 0
         callback.on_step_end(args, state, control)
-        if control.should_training_stop:
-            return control
-        if evaluate_every and step % evaluate_every == 0:
+        if control.should_evaluate:
             clock.now += evaluation_seconds
             callback.on_evaluate(args, state, control)
+        if control.should_training_stop:
+            return control
     return control
 
 
@@ -56,6 +59,17 @@ def test_the_longest_validation_is_kept_free_at_the_end(clock):
     callback = TimeBudgetCallback(minutes=1)
     run_steps(callback, clock, steps=100, step_seconds=10.0, evaluate_every=2, evaluation_seconds=25.0)
     assert callback.stopped_at_step == 3 and callback.evaluation_seconds == 25.0
+
+
+def test_a_scheduled_validation_becomes_the_last_one_when_going_on_would_need_another(clock):
+    # updates of 10 s, a 5 s validation after every 5 updates, a 2-minute budget: update 5 ends at 50 s (validated:
+    # 55 s); update 10 ends at 105 s and is validated anyway; going on would add an update and a final validation
+    # (105 + 5 + 10 + 5 = 125 s > 120 s), so the budget stops at 10 and the scheduled validation is the final one,
+    # ending at 110 s (not update 11 and a second validation of almost the same state at 130 s)
+    callback = TimeBudgetCallback(minutes=2)
+    control = run_steps(callback, clock, steps=100, step_seconds=10.0, evaluate_every=5, evaluation_seconds=5.0)
+    assert callback.stopped_at_step == 10 and control.should_evaluate
+    assert clock.now - 1000.0 == 110.0
 
 
 def test_a_run_shorter_than_the_budget_is_not_stopped(clock):
