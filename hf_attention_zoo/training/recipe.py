@@ -2,6 +2,7 @@
 Accelerate loop) share: the family's defaults, the processes they run on, and the model card they write."""
 
 import os
+import platform
 from pathlib import Path
 
 import torch
@@ -44,12 +45,27 @@ def format_seconds(seconds: float) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
+def describe_machine() -> str:
+    """The hardware a run trained on, for its model card: the GPU torch uses, else the CPU's model name, its logical
+    cores and torch's thread count."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} ({torch.cuda.device_count()} visible), torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+
+
 def save_training_card(output_dir: Path, model, script: str, argv: list[str], card_fields: dict, rows: dict,
                        seconds: float, processes: int, **card_kwargs) -> None:
-    """The model card of a training run: the command, the training table (`rows`, then the processes and the wall
-    time, which every run reports) and the results."""
+    """The model card of a training run: the command, the training table (`rows`, then the processes, the machine and
+    the wall time, which every run reports) and the results."""
     save_model_card(
         output_dir, config=model.config, repo_id=str(output_dir), num_parameters=model.num_parameters(),
         **card_fields, command=f"python scripts/{script} " + " ".join(argv),
-        training={**rows, "processes": processes, "wall time": format_seconds(seconds)}, **card_kwargs,
+        training={**rows, "processes": processes, "machine": describe_machine(), "wall time": format_seconds(seconds)},
+        **card_kwargs,
     )

@@ -84,6 +84,7 @@ def test_a_recipe_trains_end_to_end_on_a_slice_of_multi30k(tmp_path, recipe):
     assert summary["target_tokens_per_second"] > 0 and set(summary["results"]) == {"validation", "test"}
     card = (tmp_path / "README.md").read_text()
     assert f"| recipe | {recipe}@v1 |" in card and "target tokens/s (validation included)" in card
+    assert "| machine | " in card
     assert json.loads((tmp_path / "train_summary.json").read_text())["recipe"] == f"{recipe}@v1"
 
 
