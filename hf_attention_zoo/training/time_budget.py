@@ -60,6 +60,17 @@ class TimeBudgetCallback(TrainerCallback):
             control.should_save = args.save_strategy != "no"
         return control
 
+    def on_epoch_end(self, args, state, control, **kwargs):
+        # With eval_strategy="epoch" the validation of an epoch's last update is asked for here, after on_step_end:
+        # the same rule, so that it becomes the last one rather than validating one more update after it.
+        if control.should_evaluate and self.started is not None and self.stopped_at_step is None:
+            final = self.evaluation_seconds + self.save_seconds
+            if _clock() - self.started + final + self.step_seconds + final >= self.budget:
+                self.stopped_at_step = state.global_step
+                control.should_training_stop = True
+                control.should_save = args.save_strategy != "no"
+        return control
+
     def on_evaluate(self, args, state, control, **kwargs):
         now = _clock()  # the next update's time starts after the evaluation
         self.evaluation_seconds, self.step_ended = max(self.evaluation_seconds, now - self.step_ended), now

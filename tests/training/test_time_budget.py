@@ -107,3 +107,28 @@ def test_train_script_stops_at_the_budget_and_keeps_the_best_validated_checkpoin
     assert evaluated[-1] == stopped  # the state the budget stopped at was validated (and saved, for the best pick)
     card = (tmp_path / "README.md").read_text()
     assert "budget 0.5 min" in card and "highest validation BLEU" in card
+
+
+def test_an_epoch_end_validation_becomes_the_last_one_too(clock):
+    # eval_strategy="epoch": Trainer asks for the validation in on_epoch_end, after on_step_end. Updates of 10 s,
+    # epochs of 5 updates, validations of 5 s, a 124 s budget. After update 10 (105 s) one more update and a final
+    # validation would fit (120 s), so on_step_end goes on; but update 10 ends an epoch and is validated anyway, and
+    # going on past that validation would end at 125 s: on_epoch_end stops there
+    args = SimpleNamespace(eval_strategy="epoch", save_strategy="epoch")
+    callback = TimeBudgetCallback(minutes=124 / 60)
+    state, control = TrainerState(), TrainerControl()
+    callback.on_train_begin(args, state, control)
+    for step in range(1, 100):
+        clock.now += 10.0
+        state.global_step = step
+        control.should_evaluate = False
+        callback.on_step_end(args, state, control)
+        assert not control.should_training_stop  # never on_step_end here
+        if step % 5 == 0:
+            control.should_evaluate = True  # the flow callback's on_epoch_end
+            callback.on_epoch_end(args, state, control)
+            clock.now += 5.0
+            callback.on_evaluate(args, state, control)
+        if control.should_training_stop:
+            break
+    assert callback.stopped_at_step == 10 and control.should_save and clock.now - 1000.0 == 110.0
