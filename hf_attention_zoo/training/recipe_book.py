@@ -21,6 +21,12 @@ _MULTI30K_COMMON = (
 # Sentences of similar length in a batch (transformers' LengthGroupedSampler): less padding, same sentences per epoch.
 _BUCKETED = ("--train_sampling_strategy", "group_by_length")
 
+# What the RNN recipes share: Adam 2e-3 (the family's default schedule), batches of 64, gradients clipped at 1, 10 epochs.
+_RNN_TRAINING = (
+    "--num_train_epochs", "10", "--learning_rate", "0.002", "--per_device_train_batch_size", "64",
+    "--max_grad_norm", "1.0", *_BUCKETED, *_MULTI30K_COMMON,
+)
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -66,8 +72,7 @@ _RECIPES = (
         "output, the paper's GRU and init (the bahdanau2015 preset, hidden 256, embeddings 256); Adam 2e-3.",
         ("--family", "rnn", "--preset", "bahdanau2015", "--config_overrides",
          "hidden_size=256,embedding_size=256,attention_hidden_size=256,readout_size=256,dropout=0.2",
-         "--num_train_epochs", "10", "--learning_rate", "0.002", "--per_device_train_batch_size", "64",
-         "--max_grad_norm", "1.0", *_BUCKETED, *_MULTI30K_COMMON),
+         *_RNN_TRAINING),
     ),
     Recipe(
         "multi30k-luong-lstm", 1,
@@ -75,8 +80,7 @@ _RECIPES = (
         "input feeding, dropout 0.2 (the luong2015 preset, smaller); Adam 2e-3.",
         ("--family", "rnn", "--preset", "luong2015", "--config_overrides",
          "hidden_size=256,embedding_size=256,encoder_layers=2,decoder_layers=2",
-         "--num_train_epochs", "10", "--learning_rate", "0.002", "--per_device_train_batch_size", "64",
-         "--max_grad_norm", "1.0", *_BUCKETED, *_MULTI30K_COMMON),
+         *_RNN_TRAINING),
     ),
     Recipe(
         "multi30k-cho-gru", 1,
@@ -84,8 +88,7 @@ _RECIPES = (
         "decoder step and the maxout output (the cho2014 preset, smaller); Adam 2e-3.",
         ("--family", "rnn", "--preset", "cho2014", "--config_overrides",
          "hidden_size=512,embedding_size=256,readout_size=256,dropout=0.2",
-         "--num_train_epochs", "10", "--learning_rate", "0.002", "--per_device_train_batch_size", "64",
-         "--max_grad_norm", "1.0", *_BUCKETED, *_MULTI30K_COMMON),
+         *_RNN_TRAINING),
     ),
     Recipe(
         "multi30k-sutskever-lstm", 1,
@@ -93,8 +96,7 @@ _RECIPES = (
         "decoder starts from the encoder's final states and reads nothing else (the sutskever2014 preset, smaller).",
         ("--family", "rnn", "--preset", "sutskever2014", "--config_overrides",
          "hidden_size=512,embedding_size=256,encoder_layers=2,decoder_layers=2,dropout=0.2",
-         "--num_train_epochs", "10", "--learning_rate", "0.002", "--per_device_train_batch_size", "64",
-         "--max_grad_norm", "1.0", *_BUCKETED, *_MULTI30K_COMMON),
+         *_RNN_TRAINING),
     ),
 )
 RECIPES: dict[str, Recipe] = {recipe.id: recipe for recipe in _RECIPES}

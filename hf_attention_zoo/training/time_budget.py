@@ -46,29 +46,25 @@ class TimeBudgetCallback(TrainerCallback):
         seconds, self.step_ended = now - self.step_ended, now
         # an exponential mean over about the last 20 updates
         self.step_seconds = seconds if self.step_seconds == 0.0 else 0.95 * self.step_seconds + 0.05 * seconds
+        self._stop_if_going_on_passes_the_budget(now, args, state, control)
+        return control
+
+    def _stop_if_going_on_passes_the_budget(self, now, args, state, control) -> None:
         final = self.evaluation_seconds + self.save_seconds  # a validation and a checkpoint of the last state
-        if control.should_evaluate:
-            # This update is validated anyway (Trainer's own flow callback runs first). Going on costs that
-            # validation, one more update and another final validation; stopping here makes this one the last.
-            going_on = final + self.step_seconds + final
-        else:
-            going_on = self.step_seconds + final
+        # Where this update is validated anyway (Trainer's flow callback asked first), going on costs that validation,
+        # one more update and another final validation; stopping here makes the scheduled one the last.
+        going_on = (final if control.should_evaluate else 0.0) + self.step_seconds + final
         if now - self.started + going_on >= self.budget:
             self.stopped_at_step = state.global_step
             control.should_training_stop = True
             control.should_evaluate = args.eval_strategy != "no"
             control.should_save = args.save_strategy != "no"
-        return control
 
     def on_epoch_end(self, args, state, control, **kwargs):
         # With eval_strategy="epoch" the validation of an epoch's last update is asked for here, after on_step_end:
         # the same rule, so that it becomes the last one rather than validating one more update after it.
         if control.should_evaluate and self.started is not None and self.stopped_at_step is None:
-            final = self.evaluation_seconds + self.save_seconds
-            if _clock() - self.started + final + self.step_seconds + final >= self.budget:
-                self.stopped_at_step = state.global_step
-                control.should_training_stop = True
-                control.should_save = args.save_strategy != "no"
+            self._stop_if_going_on_passes_the_budget(_clock(), args, state, control)
         return control
 
     def on_evaluate(self, args, state, control, **kwargs):
