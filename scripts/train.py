@@ -60,6 +60,7 @@ from hf_attention_zoo.training.model_arguments import ModelArguments, build_mode
 from hf_attention_zoo.training.recipe import family_training_flags, format_seconds, no_accelerator, save_training_card
 from hf_attention_zoo.training.recipe_book import DIRECTIONS, get_recipe, recipe_flags
 from hf_attention_zoo.training.time_budget import TimeBudgetCallback
+from hf_attention_zoo.training.token_batches import TokenBudgetBatchSampler, TokenBudgetTrainerMixin, example_sizes
 from hf_attention_zoo.evaluation.translation_metrics import generation_metrics
 from hf_attention_zoo.data.translation_task import (
     DataArguments,
@@ -94,6 +95,10 @@ class RunArguments:
     max_train_minutes: float | None = field(default=None, metadata={
         "help": "Stop training before this many minutes of wall time, validation included; the last state is "
                 "evaluated and saved, and the best checkpoint is chosen on validation as usual."})
+    max_tokens_per_batch: int | None = field(default=None, metadata={
+        "help": "Training batches by a token budget (fairseq's --max-tokens): as many examples of similar length as "
+                "fit in this many tokens, padding included, per process; replaces --per_device_train_batch_size "
+                "and --train_sampling_strategy for training."})
     early_stopping_patience: int = field(
         default=3, metadata={"help": "Stop after this many evaluations without a better validation BLEU (0: never)."}
     )
@@ -104,7 +109,11 @@ class RunArguments:
     )
 
 
-class PaperScheduleTrainer(Seq2SeqTrainer):
+class ZooTrainer(TokenBudgetTrainerMixin, Seq2SeqTrainer):
+    """`Seq2SeqTrainer` that can batch by a token budget (`--max_tokens_per_batch`)."""
+
+
+class PaperScheduleTrainer(ZooTrainer):
     """`Seq2SeqTrainer` with the learning-rate schedule of Vaswani et al. §5.3 (`--lr_schedule paper`): the rate
     is `--learning_rate` × d_model^-0.5 × min(step^-0.5, step × warmup^-1.5)."""
 
@@ -136,6 +145,10 @@ def parse_arguments(argv: list[str]):
     )
     if run_args.recipe:
         run_args.recipe = get_recipe(run_args.recipe).id  # the version a bare name resolved to
+    if run_args.early_stopping_patience and training_args.eval_strategy == "no":
+        raise ValueError(f"--early_stopping_patience {run_args.early_stopping_patience} stops on validation BLEU, but "
+                         "--eval_strategy is no: pass --early_stopping_patience 0 as well, or validate with "
+                         "--eval_strategy epoch|steps.")
     training_args.generation_max_length = training_args.generation_max_length or data_args.max_target_length
     return model_args, data_args, run_args, training_args
 
@@ -152,7 +165,7 @@ def main(argv: list[str]) -> dict:
     print(f"[train] {type(model).__name__} ({model_args.preset} preset): {model.num_parameters():,} parameters; "
           f"{len(tokenized['train']):,} training pairs of {data_args.description}; vocabulary {config.vocab_size}")
 
-    trainer_class = PaperScheduleTrainer if model_args.lr_schedule == "paper" else Seq2SeqTrainer
+    trainer_class = PaperScheduleTrainer if model_args.lr_schedule == "paper" else ZooTrainer
     callbacks = [EarlyStoppingCallback(run_args.early_stopping_patience)] if run_args.early_stopping_patience else []
     averaging = AverageCheckpointsCallback(run_args.average_last_k) if run_args.average_last_k else None
     callbacks += [averaging] if averaging else []
@@ -168,6 +181,12 @@ def main(argv: list[str]) -> dict:
         compute_metrics=generation_metrics(target_tokenizer),
         callbacks=callbacks,
     )
+    if run_args.max_tokens_per_batch is not None:
+        batches = TokenBudgetBatchSampler(example_sizes(tokenized["train"]), run_args.max_tokens_per_batch)
+        trainer.max_tokens_per_batch = run_args.max_tokens_per_batch
+        print(f"[train] training batches of at most {run_args.max_tokens_per_batch:,} tokens (padding included) per "
+              f"process: {len(batches):,} batches, {len(tokenized['train']) / len(batches):.1f} pairs each on "
+              "average; --per_device_train_batch_size and --train_sampling_strategy no longer apply to training")
     # --resume_from_checkpoint true|<folder>: continue a run that was stopped, with its optimizer, schedule, RNG states
     # and data position, from the last checkpoint that was written completely.
     resume = resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir,
@@ -176,10 +195,12 @@ def main(argv: list[str]) -> dict:
     if budget and budget.stopped_at_step is not None:
         print(f"[train] the {run_args.max_train_minutes:g}-minute budget stopped training after update "
               f"{budget.stopped_at_step}")
-    # Target tokens (</s> included) of the updates made: the training split's, times the epochs run (a fraction when
-    # stopped early); over the training wall time, validation included.
+    # Target tokens (</s> included) of the updates made in this call: the training split's, times the epochs run (a
+    # fraction when stopped early; those after the checkpoint when resumed); over this call's wall time, validation
+    # included.
     epochs = train_result.metrics.get("epoch", 0)
-    target_tokens = sum(len(labels) for labels in tokenized["train"]["labels"]) * epochs
+    resumed_at_epoch = json.loads((resume / "trainer_state.json").read_text())["epoch"] if resume else 0.0
+    target_tokens = sum(len(labels) for labels in tokenized["train"]["labels"]) * (epochs - resumed_at_epoch)
     training_seconds = train_result.metrics["train_runtime"]
     # The best checkpoint is loaded back (load_best_model_at_end), or the average replaced it; these are its scores.
     if averaging:
@@ -202,18 +223,23 @@ def main(argv: list[str]) -> dict:
                 "training pairs": len(tokenized["train"]),
                 "epochs": round(train_result.metrics.get("epoch", 0), 2),
                 "optimizer updates": trainer.state.global_step,
-                "global batch size": training_args.per_device_train_batch_size * training_args.world_size
-                * training_args.gradient_accumulation_steps,
+                "global batch size": (f"at most {run_args.max_tokens_per_batch:,} tokens per process (padding "
+                                      f"included) × {training_args.world_size * training_args.gradient_accumulation_steps}"
+                                      if run_args.max_tokens_per_batch else
+                                      training_args.per_device_train_batch_size * training_args.world_size
+                                      * training_args.gradient_accumulation_steps),
                 "learning-rate schedule": (f"Vaswani et al. §5.3, {training_args.warmup_steps} warm-up steps, "
                                            f"×{training_args.learning_rate}" if model_args.lr_schedule == "paper"
                                            else f"{training_args.lr_scheduler_type.value}, peak "
                                            f"{training_args.learning_rate}"),
                 "label smoothing": training_args.label_smoothing_factor,
                 "training time": f"{format_seconds(training_seconds)} (validation included)"
-                + (f", budget {run_args.max_train_minutes:g} min" if budget else ""),
+                + (f", budget {run_args.max_train_minutes:g} min" if budget else "")
+                + (f"; this call only, resumed from {resume.name} (epoch {resumed_at_epoch:.2f})" if resume else ""),
                 "training throughput": f"{target_tokens / training_seconds:,.0f} target tokens/s (validation "
                                        "included)",
-                "sampling": training_args.train_sampling_strategy,
+                "sampling": ("token budget, batches of similar length in shuffled order"
+                             if run_args.max_tokens_per_batch else training_args.train_sampling_strategy),
                 "precision": "bf16 autocast" if training_args.bf16 else "fp32",
                 "validation decoding": f"beam {training_args.generation_num_beams}"
                 if (training_args.generation_num_beams or 1) > 1 else "greedy",
@@ -229,6 +255,7 @@ def main(argv: list[str]) -> dict:
         "model": type(model).__name__, "preset": model_args.preset, "recipe": run_args.recipe,
         "parameters": model.num_parameters(), "training_seconds": round(training_seconds, 1),
         "target_tokens_per_second": round(target_tokens / training_seconds, 1),
+        "resumed_from": str(resume) if resume else None, "resumed_at_epoch": resumed_at_epoch,
         "data": data_args.description, "epochs": train_result.metrics.get("epoch"),
         "steps": trainer.state.global_step, "train_loss": train_result.training_loss,
         "log_history": trainer.state.log_history, "results": results, "seconds": round(seconds, 1),

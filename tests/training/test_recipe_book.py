@@ -38,6 +38,9 @@ def test_the_recipes_cover_every_family_the_issue_names():
 def test_a_bare_name_takes_the_newest_version_and_bad_names_say_what_exists():
     assert get_recipe("multi30k-transformer-small") is RECIPES["multi30k-transformer-small@v1"]
     assert get_recipe("multi30k-transformer-small@v1").id == "multi30k-transformer-small@v1"
+    # a changed recipe is a new version; the old one stays runnable
+    assert get_recipe("multi30k-luong-lstm").id == "multi30k-luong-lstm@v2"
+    assert "encoder_layers=2" in " ".join(get_recipe("multi30k-luong-lstm@v1").flags)
     with pytest.raises(ValueError, match=r"has no version 'v9'; it has multi30k-transformer-small@v1"):
         get_recipe("multi30k-transformer-small@v9")
     with pytest.raises(ValueError, match=r"Unknown recipe 'wmt14'; known recipes: .*multi30k-bahdanau-gru@v1"):
@@ -69,7 +72,12 @@ def test_train_script_rejects_a_recipe_without_direction_and_a_direction_without
         parse_arguments(["--direction", "de-en"])
 
 
-@pytest.mark.parametrize("recipe", sorted({recipe.name for recipe in RECIPES.values()}))
+def test_train_script_rejects_early_stopping_without_validation():
+    with pytest.raises(ValueError, match="pass --early_stopping_patience 0 as well"):
+        load_script("train").parse_arguments(["--eval_strategy", "no", "--load_best_model_at_end", "false"])
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_a_recipe_trains_end_to_end_on_a_slice_of_multi30k(tmp_path, recipe):
     if not (MULTI30K_DIR / "train.de.gz").is_file():
         pytest.skip(f"Multi30k is not at {MULTI30K_DIR} (the shared data folder next to the repository)")
@@ -80,12 +88,12 @@ def test_a_recipe_trains_end_to_end_on_a_slice_of_multi30k(tmp_path, recipe):
         "--max_target_length", "16", "--num_samples", "0", "--config_overrides",
         "d_model=32,encoder_ffn_dim=32,decoder_ffn_dim=32" if "transformer" in recipe else "hidden_size=32,embedding_size=32",
     ])
-    assert summary["recipe"] == f"{recipe}@v1" and summary["steps"] == 4
+    assert summary["recipe"] == recipe and summary["steps"] == 4
     assert summary["target_tokens_per_second"] > 0 and set(summary["results"]) == {"validation", "test"}
     card = (tmp_path / "README.md").read_text()
-    assert f"| recipe | {recipe}@v1 |" in card and "target tokens/s (validation included)" in card
+    assert f"| recipe | {recipe} |" in card and "target tokens/s (validation included)" in card
     assert "| machine | " in card
-    assert json.loads((tmp_path / "train_summary.json").read_text())["recipe"] == f"{recipe}@v1"
+    assert json.loads((tmp_path / "train_summary.json").read_text())["recipe"] == recipe
 
 
 def test_the_readmes_recipe_commands_parse():
