@@ -17,6 +17,7 @@ Multi30k from the raw files (../shared/data/multi30k), with a joint 8k BPE vocab
     python scripts/train.py --recipe multi30k-transformer-small --direction de-en --output_dir runs/multi30k-de-en-transformer
     python scripts/train.py --recipe multi30k-transformer-small-30min@v1 --direction de-en   # 30 minutes, validation included
     python scripts/train.py --recipe multi30k-bahdanau-gru --direction en-de --output_dir runs/multi30k-en-de-bahdanau
+    python scripts/train.py --recipe multi30k-transformer-small --direction de-en --max_tokens_per_batch 1060   # batches by tokens
 
 or with flags of your own:
 
