@@ -192,6 +192,8 @@ def main(argv: list[str]) -> dict:
     # and data position, from the last checkpoint that was written completely.
     resume = resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir,
                                        "trainer_state.json")
+    # Read before training: checkpoint rotation may delete the checkpoint it resumed from.
+    resumed_at_epoch = json.loads((resume / "trainer_state.json").read_text())["epoch"] if resume else 0.0
     train_result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     if budget and budget.stopped_at_step is not None:
         print(f"[train] the {run_args.max_train_minutes:g}-minute budget stopped training after update "
@@ -200,7 +202,6 @@ def main(argv: list[str]) -> dict:
     # fraction when stopped early; those after the checkpoint when resumed); over this call's wall time, validation
     # included.
     epochs = train_result.metrics.get("epoch", 0)
-    resumed_at_epoch = json.loads((resume / "trainer_state.json").read_text())["epoch"] if resume else 0.0
     target_tokens = sum(len(labels) for labels in tokenized["train"]["labels"]) * (epochs - resumed_at_epoch)
     training_seconds = train_result.metrics["train_runtime"]
     # The best checkpoint is loaded back (load_best_model_at_end), or the average replaced it; these are its scores.

@@ -13,6 +13,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.support.scripts import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "embedding_size=32,hidden_size=64,encoder_hidden_size=32,attention_hidden_size=32,dropout=0.3"
 DATA = ["--num_train", "960", "--num_validation", "16", "--num_test", "16", "--per_device_train_batch_size", "32",
@@ -93,3 +95,18 @@ def test_resuming_without_a_checkpoint_names_the_folder_and_the_fix(tmp_path):
                           cwd=tmp_path, env=environment(tmp_path), capture_output=True, text=True, timeout=600)
     assert done.returncode != 0
     assert "holds no complete checkpoint-<step> folder (one with loop_state.json)" in done.stderr
+
+
+def test_a_resumed_run_finishes_when_rotation_deletes_the_checkpoint_it_resumed_from(tmp_path):
+    # --save_total_limit 1 deletes checkpoint-10 once checkpoint-20 is written; the run must still end with its model,
+    # card and summary, and count the throughput of the updates it made.
+    train = load_script("train")
+    arguments = ["--output_dir", str(tmp_path), "--config_overrides", MODEL, *DATA, "--save_strategy", "steps",
+                 "--save_steps", "10", "--save_total_limit", "1", "--eval_strategy", "no", "--load_best_model_at_end",
+                 "false", "--early_stopping_patience", "0", "--num_samples", "0"]
+    train.main([*arguments, "--max_steps", "10"])
+    summary = train.main([*arguments, "--max_steps", "20", "--resume_from_checkpoint", "true"])
+    assert not (tmp_path / "checkpoint-10").exists() and (tmp_path / "checkpoint-20").exists()
+    assert summary["steps"] == 20 and summary["resumed_from"].endswith("checkpoint-10")
+    assert 0 < summary["resumed_at_epoch"] < summary["epochs"] and summary["target_tokens_per_second"] > 0
+    assert "resumed from checkpoint-10" in (tmp_path / "README.md").read_text()
