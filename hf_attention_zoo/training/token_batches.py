@@ -5,8 +5,9 @@ update and a batch of long ones much. A token budget fills every batch to about 
 examples of similar length are batched together (sorted by length, ties broken at random), as many as fit under the
 budget, and the batches' order is shuffled each epoch.
 
-Trainer takes the batches through `TokenBudgetTrainerMixin`; Accelerate shards them over processes as it shards any
-batch sampler, so `--max_tokens_per_batch` is per process, like fairseq's.
+Trainer takes the batches through `TokenBudgetTrainerMixin`; Accelerate shards them over processes (process i takes
+batches i, i + n, ...), so `--max_tokens_per_batch` is per process, like fairseq's. The sampler makes the batch count
+a multiple of the process count itself: older Accelerate releases (1.7) cannot even out batches of varying size.
 """
 
 from collections.abc import Iterator, Sequence
@@ -27,12 +28,16 @@ class TokenBudgetBatchSampler(Sampler[list[int]]):
         max_tokens: the budget of one batch, padding included; it must hold the longest example.
         seed: seeds the tie-breaking and the shuffles.
         shuffle: shuffle the batches' order each epoch (False: shortest first).
+        batches_multiple_of: the process count; the first batches are repeated until the batch count is a multiple of
+            it, so every process makes the same number of updates (what Accelerate's `even_batches` does for fixed-size
+            batches).
 
     Raises:
         ValueError: a budget below 1 or below the longest example, naming both.
     """
 
-    def __init__(self, lengths: Sequence[int], max_tokens: int, seed: int = 0, shuffle: bool = True):
+    def __init__(self, lengths: Sequence[int], max_tokens: int, seed: int = 0, shuffle: bool = True,
+                 batches_multiple_of: int = 1):
         lengths = np.asarray(lengths, dtype=np.int64)
         if len(lengths) == 0:
             raise ValueError("TokenBudgetBatchSampler got no examples; the training split is empty.")
@@ -47,7 +52,8 @@ class TokenBudgetBatchSampler(Sampler[list[int]]):
         self.seed = seed
         self.shuffle = shuffle
         self.epoch = 0
-        self.batches = self._make_batches(lengths, max_tokens, np.random.default_rng(seed))
+        batches = self._make_batches(lengths, max_tokens, np.random.default_rng(seed))
+        self.batches = batches + batches[: -len(batches) % batches_multiple_of]
 
     @staticmethod
     def _make_batches(lengths: np.ndarray, max_tokens: int, rng: np.random.Generator) -> list[list[int]]:
@@ -101,10 +107,17 @@ class TokenBudgetTrainerMixin:
             raise ValueError("Trainer: training requires a train_dataset.")
         dataset = self._remove_unused_columns(self.train_dataset, description="Training")
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-        sampler = TokenBudgetBatchSampler(example_sizes(dataset), self.max_tokens_per_batch, seed=seed)
+        sampler = TokenBudgetBatchSampler(example_sizes(dataset), self.max_tokens_per_batch, seed=seed,
+                                          batches_multiple_of=self.args.world_size)
         loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=self.data_collator,
                             num_workers=self.args.dataloader_num_workers, pin_memory=self.args.dataloader_pin_memory)
-        return self.accelerator.prepare(loader)
+        # The sampler already gives every process the same number of batches; Accelerate must not even them out itself
+        # (1.7 refuses to for batches without a fixed size).
+        even_batches, self.accelerator.even_batches = self.accelerator.even_batches, False
+        try:
+            return self.accelerator.prepare(loader)
+        finally:
+            self.accelerator.even_batches = even_batches
 
 
 __all__ = ["TokenBudgetBatchSampler", "TokenBudgetTrainerMixin", "example_sizes"]

@@ -132,3 +132,13 @@ def test_device_map_never_splits_a_no_split_module(family):
         devices = {device for placed, device in device_map.items()
                    if placed == unit or placed.startswith(unit + ".") or unit.startswith(placed + ".")}
         assert len(devices) == 1, (unit, devices)
+
+
+def test_trainer_script_token_budget_batches_on_two_cpu_processes(tmp_path):
+    # Batches of varying size: each process takes every other batch, and both make the same number of updates (a
+    # process with one batch more would hang the other in all-reduce). 320 dates pairs, 2 epochs.
+    args = [arg for arg in TRAINER_ARGS if arg not in ("--max_steps", "5")]
+    summary = run_script(torchrun(2), "train.py", args + ["--num_train_epochs", "2", "--max_tokens_per_batch", "300"],
+                         tmp_path)
+    assert summary["processes"] == 2 and summary["epochs"] == 2.0
+    assert summary["steps"] > 0 and summary["target_tokens_per_second"] > 0

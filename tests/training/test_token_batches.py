@@ -63,13 +63,18 @@ def test_a_resumed_epoch_continues_with_the_batches_it_had_not_seen():
     assert [batch[0].tolist() for batch in resumed] == full[5:]
 
 
-def test_two_processes_share_the_batches_and_lose_no_example():
-    sampler = TokenBudgetBatchSampler(LENGTHS, max_tokens=200, seed=1)
-    shards = [list(BatchSamplerShard(sampler, num_processes=2, process_index=rank)) for rank in (0, 1)]
-    assert len(shards[0]) == len(shards[1])  # every process makes the same number of updates
-    seen = {i for shard in shards for batch in shard for i in batch}
-    assert seen == set(range(len(LENGTHS)))
-    assert not {i for b in shards[0] for i in b} & {i for b in shards[1][: len(sampler) // 2] for i in b}
+@pytest.mark.parametrize("processes", [2, 3])
+def test_processes_share_the_batches_evenly_and_lose_no_example(processes):
+    single = TokenBudgetBatchSampler(LENGTHS, max_tokens=200, seed=1)
+    sampler = TokenBudgetBatchSampler(LENGTHS, max_tokens=200, seed=1, batches_multiple_of=processes)
+    assert len(sampler) % processes == 0 and len(sampler) - len(single) < processes  # only the first few repeated
+    # as TokenBudgetTrainerMixin prepares it: Accelerate takes batches i, i + n, ... with even_batches off
+    shards = [list(BatchSamplerShard(sampler, num_processes=processes, process_index=rank, even_batches=False))
+              for rank in range(processes)]
+    assert {len(shard) for shard in shards} == {len(sampler) // processes}  # the same number of updates each
+    assert sorted(i for shard in shards for batch in shard for i in batch) == sorted(
+        i for batch in sampler for i in batch)
+    assert {i for shard in shards for batch in shard for i in batch} == set(range(len(LENGTHS)))
 
 
 @pytest.mark.parametrize("max_tokens, message", [(0, "must be a positive"), (30, "raise --max_tokens_per_batch to at "
