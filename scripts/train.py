@@ -61,7 +61,7 @@ from hf_attention_zoo.training.model_arguments import ModelArguments, build_mode
 from hf_attention_zoo.training.recipe import family_training_flags, format_seconds, no_accelerator, save_training_card
 from hf_attention_zoo.training.recipe_book import DIRECTIONS, get_recipe, recipe_flags
 from hf_attention_zoo.training.time_budget import TimeBudgetCallback
-from hf_attention_zoo.training.token_batches import TokenBudgetBatchSampler, TokenBudgetTrainerMixin, example_sizes
+from hf_attention_zoo.training.token_batches import TokenBudgetTrainerMixin
 from hf_attention_zoo.evaluation.translation_metrics import generation_metrics
 from hf_attention_zoo.data.translation_task import (
     DataArguments,
@@ -183,8 +183,8 @@ def main(argv: list[str]) -> dict:
         callbacks=callbacks,
     )
     if run_args.max_tokens_per_batch is not None:
-        batches = TokenBudgetBatchSampler(example_sizes(tokenized["train"]), run_args.max_tokens_per_batch)
         trainer.max_tokens_per_batch = run_args.max_tokens_per_batch
+        batches = trainer.token_batch_sampler()  # made here, so that a budget too small stops before training
         print(f"[train] training batches of at most {run_args.max_tokens_per_batch:,} tokens (padding included) per "
               f"process: {len(batches):,} batches, {len(tokenized['train']) / len(batches):.1f} pairs each on "
               "average; --per_device_train_batch_size and --train_sampling_strategy no longer apply to training")

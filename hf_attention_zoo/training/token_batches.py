@@ -99,16 +99,23 @@ class TokenBudgetTrainerMixin:
     """
 
     max_tokens_per_batch: int | None = None
+    _token_batches: TokenBudgetBatchSampler | None = None
+
+    def token_batch_sampler(self) -> TokenBudgetBatchSampler:
+        """The training batches, made once (on the first call) from the training split's sizes."""
+        if self._token_batches is None:
+            if self.train_dataset is None:
+                raise ValueError("Trainer: training requires a train_dataset.")
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            self._token_batches = TokenBudgetBatchSampler(example_sizes(self.train_dataset), self.max_tokens_per_batch,
+                                                          seed=seed, batches_multiple_of=self.args.world_size)
+        return self._token_batches
 
     def get_train_dataloader(self) -> DataLoader:
         if not self.max_tokens_per_batch:
             return super().get_train_dataloader()
-        if self.train_dataset is None:
-            raise ValueError("Trainer: training requires a train_dataset.")
+        sampler = self.token_batch_sampler()
         dataset = self._remove_unused_columns(self.train_dataset, description="Training")
-        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-        sampler = TokenBudgetBatchSampler(example_sizes(dataset), self.max_tokens_per_batch, seed=seed,
-                                          batches_multiple_of=self.args.world_size)
         loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=self.data_collator,
                             num_workers=self.args.dataloader_num_workers, pin_memory=self.args.dataloader_pin_memory)
         # The sampler already gives every process the same number of batches; Accelerate must not even them out itself
