@@ -36,17 +36,31 @@ def test_the_recipes_cover_every_family_the_issue_names():
 
 
 def test_a_bare_name_takes_the_newest_version_and_bad_names_say_what_exists():
-    assert get_recipe("multi30k-transformer-small") is RECIPES["multi30k-transformer-small@v1"]
+    assert get_recipe("multi30k-transformer-small") is RECIPES["multi30k-transformer-small@v2"]
     assert get_recipe("multi30k-transformer-small@v1").id == "multi30k-transformer-small@v1"
     # a changed recipe is a new version; the old one stays runnable
     assert get_recipe("multi30k-luong-lstm").id == "multi30k-luong-lstm@v2"
     assert "encoder_layers=2" in " ".join(get_recipe("multi30k-luong-lstm@v1").flags)
-    with pytest.raises(ValueError, match=r"has no version 'v9'; it has multi30k-transformer-small@v1"):
+    with pytest.raises(ValueError, match=r"has no version 'v9'; it has multi30k-transformer-small@v1, multi30k-transformer-small@v2\."):
         get_recipe("multi30k-transformer-small@v9")
     with pytest.raises(ValueError, match=r"Unknown recipe 'wmt14'; known recipes: .*multi30k-bahdanau-gru@v1"):
         get_recipe("wmt14")
     with pytest.raises(ValueError, match=r"direction='fr-en' is not one of de-en, en-de"):
         recipe_flags("multi30k-bahdanau-gru", "fr-en")
+
+
+def test_the_converged_transformer_recipe_is_the_30_minute_one_without_its_budget():
+    """multi30k-transformer-small@v2's first updates are the 30-minute run's (the README resumes that run's checkpoint
+    to finish v2), so the two may differ only in the budget and in how many checkpoints are kept."""
+    def training_flags(recipe_id):
+        flags = dict(zip(RECIPES[recipe_id].flags[::2], RECIPES[recipe_id].flags[1::2]))
+        return {name: value for name, value in flags.items() if name not in {"--max_train_minutes", "--save_total_limit"}}
+
+    assert training_flags("multi30k-transformer-small@v2") == training_flags("multi30k-transformer-small-30min@v1")
+    assert "--max_train_minutes" not in RECIPES["multi30k-transformer-small@v2"].flags
+    flags = dict(zip(RECIPES["multi30k-transformer-small@v2"].flags[::2], RECIPES["multi30k-transformer-small@v2"].flags[1::2]))
+    # the last 5 checkpoints stay for averaging: Trainer keeps the best one besides the last save_total_limit - 1
+    assert int(flags["--save_total_limit"]) >= 6
 
 
 @pytest.mark.parametrize("direction", sorted(DIRECTIONS))
@@ -57,8 +71,8 @@ def test_train_script_applies_the_recipe_and_the_command_line_wins(direction):
     source, target = DIRECTIONS[direction]
     assert (data_args.source_lang, data_args.target_lang) == (source, target)
     assert model_args.family == "transformer" and model_args.preset == "small"
-    assert run_args.recipe == "multi30k-transformer-small@v1"  # the version a bare name resolved to
-    assert training_args.num_train_epochs == 1  # given on the command line: wins over the recipe's 6
+    assert run_args.recipe == "multi30k-transformer-small@v2"  # the version a bare name resolved to
+    assert training_args.num_train_epochs == 1  # given on the command line: wins over the recipe's 20
     assert training_args.warmup_steps == 800 and training_args.learning_rate == 0.5  # the recipe's, not the family's
     assert training_args.train_sampling_strategy == "group_by_length"
     assert training_args.output_dir.endswith(f"runs/multi30k-transformer-small-{direction}")
