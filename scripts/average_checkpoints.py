@@ -5,6 +5,7 @@ training and keep enough of them; scripts/train.py --average_last_k K does the a
     python scripts/train.py --family transformer --preset small --output_dir runs/dates-transformer \\
         --load_best_model_at_end false --save_total_limit 0
     python scripts/average_checkpoints.py --last 5 --run_dir runs/dates-transformer --output_dir runs/dates-avg5
+    python scripts/average_checkpoints.py --around_best 5 --run_dir runs/dates-transformer --output_dir runs/dates-best5
     python scripts/average_checkpoints.py --checkpoints runs/a/checkpoint-800 runs/a/checkpoint-900 \\
         runs/a/checkpoint-1000 --output_dir runs/a-avg3
     python scripts/evaluate_model.py --model runs/dates-avg5
@@ -21,7 +22,12 @@ from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-from hf_attention_zoo.training.checkpoint_averaging import RECORD_FILE, average_checkpoints, find_last_checkpoints
+from hf_attention_zoo.training.checkpoint_averaging import (
+    RECORD_FILE,
+    average_checkpoints,
+    find_checkpoints_around_best,
+    find_last_checkpoints,
+)
 
 
 @dataclass
@@ -33,18 +39,32 @@ class AveragingArguments:
     last: int | None = field(
         default=None, metadata={"help": "Average the last K checkpoint-<step> folders of --run_dir."}
     )
-    run_dir: str | None = field(default=None, metadata={"help": "With --last: the --output_dir of a training run."})
+    around_best: int | None = field(
+        default=None, metadata={"help": "Average the K checkpoint-<step> folders of --run_dir centred on the best one "
+                                        "(Trainer's choice on validation)."}
+    )
+    run_dir: str | None = field(
+        default=None, metadata={"help": "With --last or --around_best: the --output_dir of a training run."}
+    )
 
 
 def main(argv: list[str]) -> str:
     (args,) = HfArgumentParser(AveragingArguments).parse_args_into_dataclasses(args=argv)
-    if (args.checkpoints is None) == (args.last is None):
-        raise ValueError("Pass either --checkpoints FOLDER FOLDER ... or --last K --run_dir RUN, not both or neither.")
-    if args.last is not None and args.run_dir is None:
-        raise ValueError(f"--last {args.last} needs --run_dir, the training run whose checkpoints to average.")
+    chosen = [args.checkpoints is not None, args.last is not None, args.around_best is not None]
+    if sum(chosen) != 1:
+        raise ValueError("Pass one of --checkpoints FOLDER FOLDER ..., --last K --run_dir RUN or --around_best K "
+                         "--run_dir RUN.")
+    for flag, k in (("--last", args.last), ("--around_best", args.around_best)):
+        if k is not None and args.run_dir is None:
+            raise ValueError(f"{flag} {k} needs --run_dir, the training run whose checkpoints to average.")
     if args.checkpoints is not None and args.run_dir is not None:
-        raise ValueError("--run_dir goes with --last; with --checkpoints, list the folders themselves.")
-    folders = args.checkpoints if args.last is None else find_last_checkpoints(args.run_dir, args.last)
+        raise ValueError("--run_dir goes with --last or --around_best; with --checkpoints, list the folders themselves.")
+    if args.last is not None:
+        folders = find_last_checkpoints(args.run_dir, args.last)
+    elif args.around_best is not None:
+        folders = find_checkpoints_around_best(args.run_dir, args.around_best)
+    else:
+        folders = args.checkpoints
     output_dir = average_checkpoints(folders, args.output_dir)
 
     record = json.loads((output_dir / RECORD_FILE).read_text())

@@ -53,18 +53,68 @@ def find_last_checkpoints(run_dir: str | Path, k: int, *, max_step: int | None =
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir} is not a folder; pass the --output_dir of a training run.")
+    checkpoints = _complete_checkpoints(run_dir, max_step)
+    if len(checkpoints) < k:
+        found = ", ".join(path.name for path in checkpoints) or "none"
+        raise FileNotFoundError(
+            f"{run_dir} holds {len(checkpoints)} checkpoint-<step> folder(s) with {SAFE_WEIGHTS_NAME} ({found}); {k} "
+            f"were asked for. Average fewer, or train with more checkpoints kept (--save_steps, --save_total_limit)."
+        )
+    return checkpoints[-k:]
+
+
+def _complete_checkpoints(run_dir: Path, max_step: int | None = None) -> list[Path]:
+    """The `checkpoint-<step>` folders of `run_dir` with weights, ordered by step, none past `max_step`."""
     steps = sorted(
         (int(match.group(1)), path) for path in run_dir.iterdir()
         if (match := _CHECKPOINT.match(path.name)) and (path / SAFE_WEIGHTS_NAME).is_file()
         and (max_step is None or int(match.group(1)) <= max_step)
     )
-    if len(steps) < k:
-        found = ", ".join(path.name for _, path in steps) or "none"
-        raise FileNotFoundError(
-            f"{run_dir} holds {len(steps)} checkpoint-<step> folder(s) with {SAFE_WEIGHTS_NAME} ({found}); {k} were "
-            f"asked for. Average fewer, or train with more checkpoints kept (--save_steps, --save_total_limit)."
-        )
-    return [path for _, path in steps[-k:]]
+    return [path for _, path in steps]
+
+
+def find_checkpoints_around_best(run_dir: str | Path, k: int) -> list[Path]:
+    """The `k` `checkpoint-<step>` folders of `run_dir` centred on the run's best checkpoint, oldest first.
+
+    The best checkpoint is the one Trainer chose on validation (`best_model_checkpoint` in the last checkpoint's
+    trainer_state.json, matched by folder name, so a moved run still works). The window holds (k - 1) // 2
+    checkpoints before it and the rest after it; at either end of the run it slides inward, so it always holds k
+    folders. A run whose validation peaks early and then slides (overfitting) averages around its peak this way, where
+    the last k would average the slide.
+
+    Raises:
+        FileNotFoundError: `run_dir` holds fewer than `k` complete checkpoints, or its last checkpoint has no
+            trainer_state.json.
+        ValueError: the run recorded no best checkpoint (trained without validation), or that checkpoint was deleted.
+    """
+    find_last_checkpoints(run_dir, k)  # the folder exists and holds at least k complete checkpoints
+    checkpoints = _complete_checkpoints(Path(run_dir))
+    state_path = checkpoints[-1] / "trainer_state.json"
+    if not state_path.is_file():
+        raise FileNotFoundError(f"{state_path} is missing: the best checkpoint is read from the last checkpoint's "
+                                "Trainer state. Name the folders with --checkpoints instead.")
+    best = json.loads(state_path.read_text()).get("best_model_checkpoint")
+    if not best:
+        raise ValueError(f"{state_path} records no best checkpoint (the run did not validate with "
+                         "--metric_for_best_model): average the last checkpoints (--last) or name them (--checkpoints).")
+    names = [path.name for path in checkpoints]
+    if Path(best).name not in names:
+        raise ValueError(f"The run's best checkpoint, {Path(best).name}, is not among the complete checkpoints of "
+                         f"{run_dir} ({', '.join(names)}): it was deleted (train with --save_total_limit 0 to keep every "
+                         "checkpoint), or name the folders with --checkpoints.")
+    start = min(max(names.index(Path(best).name) - (k - 1) // 2, 0), len(checkpoints) - k)
+    window = checkpoints[start:start + k]
+    # Trainer's rotation (--save_total_limit) deletes old checkpoints but keeps the best: the window then jumps over
+    # the deleted ones. The run's save interval is its smallest step between checkpoints (the last pair left out: a
+    # run also saves where it ends, off the interval).
+    steps = [int(_CHECKPOINT.match(path.name).group(1)) for path in checkpoints]
+    interval = min((b - a for a, b in zip(steps[:-1], steps[1:-1])), default=None)
+    window_steps = steps[start:start + k]
+    if interval and any(b - a > interval for a, b in zip(window_steps, window_steps[1:])):
+        logger.warning("The checkpoints around the best (%s) are not %d updates apart, as the run saved them: some were "
+                       "deleted (--save_total_limit). Train with --save_total_limit 0 to keep every checkpoint, or "
+                       "name the folders with --checkpoints.", ", ".join(path.name for path in window), interval)
+    return window
 
 
 def _model_type(folder: Path) -> tuple[str | None, dict]:

@@ -26,6 +26,7 @@ from hf_attention_zoo.training.checkpoint_averaging import (
     RECORD_FILE,
     AverageCheckpointsCallback,
     average_checkpoints,
+    find_checkpoints_around_best,
     find_last_checkpoints,
     load_weights_in_place,
     mean_checkpoint_weights,
@@ -133,6 +134,40 @@ def test_find_last_checkpoints_orders_by_step_and_skips_folders_without_weights(
         find_last_checkpoints(tmp_path, 5)
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         find_last_checkpoints(tmp_path / "missing", 2)
+
+
+def test_find_checkpoints_around_best_centres_the_window_on_the_best_and_slides_it_inward_at_the_ends(tmp_path, caplog):
+    steps = range(100, 1000, 100)
+    for step in steps:
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "model.safetensors").write_bytes(b"")
+    state = tmp_path / "checkpoint-900" / "trainer_state.json"
+
+    def around(best, k):
+        # the path as Trainer wrote it when the run lived elsewhere: matched by the folder's name
+        state.write_text(json.dumps({"best_model_checkpoint": best and f"/elsewhere/run/{best}"}))
+        return [int(path.name.split("-")[1]) for path in find_checkpoints_around_best(tmp_path, k)]
+
+    assert around("checkpoint-500", 5) == [300, 400, 500, 600, 700]
+    assert around("checkpoint-500", 4) == [400, 500, 600, 700]  # (k - 1) // 2 before the best, the rest after
+    assert around("checkpoint-200", 5) == [100, 200, 300, 400, 500]  # at the start the window slides inward
+    assert around("checkpoint-900", 5) == [500, 600, 700, 800, 900]  # and at the end
+    assert around("checkpoint-900", 9) == list(steps)
+    with pytest.raises(ValueError, match="records no best checkpoint"):
+        around(None, 3)
+    with pytest.raises(ValueError, match=r"checkpoint-50, is not among .* --save_total_limit 0"):
+        around("checkpoint-50", 3)
+    with pytest.raises(FileNotFoundError, match="10 were asked for"):
+        around("checkpoint-500", 10)
+    # Trainer's rotation deleted checkpoints between the best and the last ones: averaged anyway, but not silently
+    for step in (300, 400, 600, 700):
+        (tmp_path / f"checkpoint-{step}" / "model.safetensors").unlink()
+    with caplog.at_level("WARNING", logger="hf_attention_zoo.training.checkpoint_averaging"):
+        assert around("checkpoint-500", 3) == [200, 500, 800]
+    assert "not 100 updates apart" in caplog.text and "--save_total_limit 0" in caplog.text
+    state.unlink()
+    with pytest.raises(FileNotFoundError, match="trainer_state.json is missing"):
+        find_checkpoints_around_best(tmp_path, 3)
 
 
 def test_mismatched_checkpoints_fail_clearly(tmp_path):
@@ -268,10 +303,18 @@ def test_script_averages_listed_checkpoints_and_the_last_k_of_a_run(tmp_path, to
     averaged = load_file(Path(output) / "model.safetensors")
     assert all(torch.equal(averaged[name], tensor) for name, tensor in expected_mean(folders[1:]).items())
 
-    with pytest.raises(ValueError, match="either --checkpoints"):
+    (folders[2] / "trainer_state.json").write_text(json.dumps({"best_model_checkpoint": str(folders[0])}))
+    output = script.main(["--around_best", "2", "--run_dir", str(run), "--output_dir", str(tmp_path / "best2")])
+    assert json.loads((Path(output) / RECORD_FILE).read_text())["averaged_checkpoints"] == list(map(str, folders[:2]))
+
+    with pytest.raises(ValueError, match="Pass one of --checkpoints"):
         script.main(["--output_dir", str(tmp_path / "neither")])
+    with pytest.raises(ValueError, match="Pass one of --checkpoints"):
+        script.main(["--last", "2", "--around_best", "2", "--run_dir", str(run), "--output_dir", str(tmp_path / "both")])
     with pytest.raises(ValueError, match="--last 2 needs --run_dir"):
         script.main(["--last", "2", "--output_dir", str(tmp_path / "no_run")])
+    with pytest.raises(ValueError, match="--around_best 2 needs --run_dir"):
+        script.main(["--around_best", "2", "--output_dir", str(tmp_path / "no_run")])
 
 
 def test_train_script_average_last_k_turns_off_the_best_checkpoint_and_keeps_enough_checkpoints():
