@@ -48,29 +48,29 @@ def find_last_checkpoints(run_dir: str | Path, k: int, *, max_step: int | None =
     Raises:
         FileNotFoundError: `run_dir` is not a folder, or it holds fewer than `k` complete checkpoints.
     """
+    return [path for _, path in _complete_checkpoints(run_dir, k, max_step)[-k:]]
+
+
+def _complete_checkpoints(run_dir: str | Path, k: int, max_step: int | None = None) -> list[tuple[int, Path]]:
+    """(step, folder) of every `checkpoint-<step>` folder of `run_dir` with weights, ordered by step, none past
+    `max_step`; at least `k` of them, or FileNotFoundError (see `find_last_checkpoints`)."""
     if k < 1:
         raise ValueError(f"k={k}: ask for at least one checkpoint.")
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir} is not a folder; pass the --output_dir of a training run.")
-    checkpoints = _complete_checkpoints(run_dir, max_step)
-    if len(checkpoints) < k:
-        found = ", ".join(path.name for path in checkpoints) or "none"
-        raise FileNotFoundError(
-            f"{run_dir} holds {len(checkpoints)} checkpoint-<step> folder(s) with {SAFE_WEIGHTS_NAME} ({found}); {k} "
-            f"were asked for. Average fewer, or train with more checkpoints kept (--save_steps, --save_total_limit)."
-        )
-    return checkpoints[-k:]
-
-
-def _complete_checkpoints(run_dir: Path, max_step: int | None = None) -> list[Path]:
-    """The `checkpoint-<step>` folders of `run_dir` with weights, ordered by step, none past `max_step`."""
     steps = sorted(
         (int(match.group(1)), path) for path in run_dir.iterdir()
         if (match := _CHECKPOINT.match(path.name)) and (path / SAFE_WEIGHTS_NAME).is_file()
         and (max_step is None or int(match.group(1)) <= max_step)
     )
-    return [path for _, path in steps]
+    if len(steps) < k:
+        found = ", ".join(path.name for _, path in steps) or "none"
+        raise FileNotFoundError(
+            f"{run_dir} holds {len(steps)} checkpoint-<step> folder(s) with {SAFE_WEIGHTS_NAME} ({found}); {k} were "
+            f"asked for. Average fewer, or train with more checkpoints kept (--save_steps, --save_total_limit)."
+        )
+    return steps
 
 
 def find_checkpoints_around_best(run_dir: str | Path, k: int) -> list[Path]:
@@ -87,8 +87,7 @@ def find_checkpoints_around_best(run_dir: str | Path, k: int) -> list[Path]:
             trainer_state.json.
         ValueError: the run recorded no best checkpoint (trained without validation), or that checkpoint was deleted.
     """
-    find_last_checkpoints(run_dir, k)  # the folder exists and holds at least k complete checkpoints
-    checkpoints = _complete_checkpoints(Path(run_dir))
+    steps, checkpoints = zip(*_complete_checkpoints(run_dir, k))
     state_path = checkpoints[-1] / "trainer_state.json"
     if not state_path.is_file():
         raise FileNotFoundError(f"{state_path} is missing: the best checkpoint is read from the last checkpoint's "
@@ -103,11 +102,10 @@ def find_checkpoints_around_best(run_dir: str | Path, k: int) -> list[Path]:
                          f"{run_dir} ({', '.join(names)}): it was deleted (train with --save_total_limit 0 to keep every "
                          "checkpoint), or name the folders with --checkpoints.")
     start = min(max(names.index(Path(best).name) - (k - 1) // 2, 0), len(checkpoints) - k)
-    window = checkpoints[start:start + k]
+    window = list(checkpoints[start:start + k])
     # Trainer's rotation (--save_total_limit) deletes old checkpoints but keeps the best: the window then jumps over
     # the deleted ones. The run's save interval is its smallest step between checkpoints (the last pair left out: a
     # run also saves where it ends, off the interval).
-    steps = [int(_CHECKPOINT.match(path.name).group(1)) for path in checkpoints]
     interval = min((b - a for a, b in zip(steps[:-1], steps[1:-1])), default=None)
     window_steps = steps[start:start + k]
     if interval and any(b - a > interval for a, b in zip(window_steps, window_steps[1:])):

@@ -15,11 +15,17 @@ from tests.support.scripts import load_script
 MULTI30K_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "multi30k"
 
 
+def flag_values(recipe_id: str) -> dict[str, str]:
+    """A recipe's flags as {"--flag": "value"} (every recipe flag takes one value)."""
+    flags = RECIPES[recipe_id].flags
+    return dict(zip(flags[::2], flags[1::2]))
+
+
 def test_every_recipe_names_a_family_and_preset_and_overrides_the_preset_knows():
     assert len(RECIPES) >= 6
     for recipe_id, recipe in RECIPES.items():
         assert recipe_id == f"{recipe.name}@v{recipe.version}"
-        flags = dict(zip(recipe.flags[::2], recipe.flags[1::2]))
+        flags = flag_values(recipe_id)
         family = get_family(flags["--family"])
         preset = family.presets[flags["--preset"]]
         # a config with the overrides builds and keeps them (an unknown field or a bad value raises here)
@@ -31,7 +37,7 @@ def test_every_recipe_names_a_family_and_preset_and_overrides_the_preset_knows()
 
 
 def test_the_recipes_cover_every_family_the_issue_names():
-    presets = {dict(zip(r.flags[::2], r.flags[1::2]))["--preset"] for r in RECIPES.values()}
+    presets = {flag_values(recipe_id)["--preset"] for recipe_id in RECIPES}
     assert {"small", "bahdanau2015", "luong2015", "cho2014", "sutskever2014"} <= presets
 
 
@@ -53,13 +59,12 @@ def test_the_converged_transformer_recipe_is_the_30_minute_one_without_its_budge
     """multi30k-transformer-small@v2's first updates are the 30-minute run's (the README resumes that run's checkpoint
     to finish v2), so the two may differ only in the budget and in how many checkpoints are kept."""
     def training_flags(recipe_id):
-        flags = dict(zip(RECIPES[recipe_id].flags[::2], RECIPES[recipe_id].flags[1::2]))
-        return {name: value for name, value in flags.items() if name not in {"--max_train_minutes", "--save_total_limit"}}
+        return {name: value for name, value in flag_values(recipe_id).items()
+                if name not in {"--max_train_minutes", "--save_total_limit"}}
 
     assert training_flags("multi30k-transformer-small@v2") == training_flags("multi30k-transformer-small-30min@v1")
     assert "--max_train_minutes" not in RECIPES["multi30k-transformer-small@v2"].flags
-    flags = dict(zip(RECIPES["multi30k-transformer-small@v2"].flags[::2], RECIPES["multi30k-transformer-small@v2"].flags[1::2]))
-    assert flags["--save_total_limit"] == "0"  # every checkpoint stays, for averaging windows chosen on validation
+    assert flag_values("multi30k-transformer-small@v2")["--save_total_limit"] == "0"  # every checkpoint stays, for averaging windows chosen on validation
 
 
 @pytest.mark.parametrize("direction", sorted(DIRECTIONS))
