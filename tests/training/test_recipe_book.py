@@ -42,12 +42,12 @@ def test_the_recipes_cover_every_family_the_issue_names():
 
 
 def test_a_bare_name_takes_the_newest_version_and_bad_names_say_what_exists():
-    assert get_recipe("multi30k-transformer-small") is RECIPES["multi30k-transformer-small@v2"]
+    assert get_recipe("multi30k-transformer-small") is RECIPES["multi30k-transformer-small@v3"]
     assert get_recipe("multi30k-transformer-small@v1").id == "multi30k-transformer-small@v1"
     # a changed recipe is a new version; the old one stays runnable
     assert get_recipe("multi30k-luong-lstm").id == "multi30k-luong-lstm@v2"
     assert "encoder_layers=2" in " ".join(get_recipe("multi30k-luong-lstm@v1").flags)
-    with pytest.raises(ValueError, match=r"has no version 'v9'; it has multi30k-transformer-small@v1, multi30k-transformer-small@v2\."):
+    with pytest.raises(ValueError, match=r"has no version 'v9'; it has multi30k-transformer-small@v1, multi30k-transformer-small@v2, multi30k-transformer-small@v3\."):
         get_recipe("multi30k-transformer-small@v9")
     with pytest.raises(ValueError, match=r"Unknown recipe 'wmt14'; known recipes: .*multi30k-bahdanau-gru@v1"):
         get_recipe("wmt14")
@@ -67,6 +67,18 @@ def test_the_converged_transformer_recipe_is_the_30_minute_one_without_its_budge
     assert flag_values("multi30k-transformer-small@v2")["--save_total_limit"] == "0"  # every checkpoint stays, for averaging windows chosen on validation
 
 
+def test_v3_is_v2_with_more_dropout_and_more_epochs():
+    """v3 changes only the regularisation and the length of training: a v2/v3 comparison measures those two."""
+    def other_flags(recipe_id):
+        return {name: value for name, value in flag_values(recipe_id).items()
+                if name not in {"--config_overrides", "--num_train_epochs"}}
+
+    assert other_flags("multi30k-transformer-small@v3") == other_flags("multi30k-transformer-small@v2")
+    v3 = flag_values("multi30k-transformer-small@v3")
+    assert parse_config_overrides(v3["--config_overrides"]) == {"dropout": 0.3}
+    assert v3["--num_train_epochs"] == "30" and "--config_overrides" not in flag_values("multi30k-transformer-small@v2")
+
+
 @pytest.mark.parametrize("direction", sorted(DIRECTIONS))
 def test_train_script_applies_the_recipe_and_the_command_line_wins(direction):
     parse_arguments = load_script("train").parse_arguments
@@ -75,7 +87,7 @@ def test_train_script_applies_the_recipe_and_the_command_line_wins(direction):
     source, target = DIRECTIONS[direction]
     assert (data_args.source_lang, data_args.target_lang) == (source, target)
     assert model_args.family == "transformer" and model_args.preset == "small"
-    assert run_args.recipe == "multi30k-transformer-small@v2"  # the version a bare name resolved to
+    assert run_args.recipe == "multi30k-transformer-small@v3"  # the version a bare name resolved to
     assert training_args.num_train_epochs == 1  # given on the command line: wins over the recipe's 20
     assert training_args.warmup_steps == 800 and training_args.learning_rate == 0.5  # the recipe's, not the family's
     assert training_args.train_sampling_strategy == "group_by_length"
