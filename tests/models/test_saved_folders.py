@@ -29,8 +29,7 @@ def test_an_old_folder_loads_with_the_package_and_gives_its_outputs(family):
         logits = model(**inputs, decoder_input_ids=outputs["decoder_input_ids"]).logits
         greedy = model.generate(**inputs, num_beams=1, max_new_tokens=8)
         beam = model.generate(**inputs, num_beams=3, max_new_tokens=8)
-    # In-process, earlier tests may have changed torch's thread count, which moves CPU sums in the last bit; the
-    # fresh-process test below checks the logits bit for bit.
+    # In-process, earlier tests may have changed torch's thread count, which moves CPU sums in the last bit.
     torch.testing.assert_close(logits, outputs["logits"], rtol=1e-5, atol=1e-6)
     assert torch.equal(greedy, outputs["greedy"]) and torch.equal(beam, outputs["beam"])
 
@@ -45,5 +44,9 @@ def test_old_folders_load_through_their_own_code_without_the_package(load_throug
     for family, remote in load_through_remote_code(jobs).items():
         outputs = expected(family)
         assert not remote["module"].startswith("hf_attention_zoo")
-        torch.testing.assert_close(remote["logits"], outputs["logits"], rtol=0, atol=0)
+        # The recorded logits came from another CPU: a different SIMD path (AVX-512 or AVX2) moves CPU sums in the
+        # last bit (seen: 9.5e-7 at most), so they match within the in-process test's tolerance; the beams must match
+        # exactly. tests/models/test_equivalences.py checks remote code against the package bit for bit on
+        # one machine.
+        torch.testing.assert_close(remote["logits"], outputs["logits"], rtol=1e-5, atol=1e-6)
         assert torch.equal(remote["sequences"], outputs["beam"])
