@@ -92,7 +92,8 @@ def find_checkpoints_around_best(run_dir: str | Path, k: int) -> list[Path]:
     if not state_path.is_file():
         raise FileNotFoundError(f"{state_path} is missing: the best checkpoint is read from the last checkpoint's "
                                 "Trainer state. Name the folders with --checkpoints instead.")
-    best = json.loads(state_path.read_text()).get("best_model_checkpoint")
+    state = json.loads(state_path.read_text())
+    best = state.get("best_model_checkpoint")
     if not best:
         raise ValueError(f"{state_path} records no best checkpoint (the run did not validate with "
                          "--metric_for_best_model): average the last checkpoints (--last) or name them (--checkpoints).")
@@ -104,15 +105,33 @@ def find_checkpoints_around_best(run_dir: str | Path, k: int) -> list[Path]:
     start = min(max(names.index(Path(best).name) - (k - 1) // 2, 0), len(checkpoints) - k)
     window = list(checkpoints[start:start + k])
     # Trainer's rotation (--save_total_limit) deletes old checkpoints but keeps the best: the window then jumps over
-    # the deleted ones. The run's save interval is its smallest step between checkpoints (the last pair left out: a
-    # run also saves where it ends, off the interval).
-    interval = min((b - a for a, b in zip(steps[:-1], steps[1:-1])), default=None)
+    # the deleted ones, and says so.
     window_steps = steps[start:start + k]
-    if interval and any(b - a > interval for a, b in zip(window_steps, window_steps[1:])):
+    interval, deleted = _save_interval(steps, state), []
+    if interval:
+        # every multiple of the interval inside the window was saved; a run also saves off the interval where it
+        # ends or where a time budget stopped it before being resumed, and those add checkpoints, never remove any
+        deleted = [step for step in range((window_steps[0] // interval + 1) * interval, window_steps[-1], interval)
+                   if step not in steps]
+    if deleted:
         logger.warning("The checkpoints around the best (%s) are not %d updates apart, as the run saved them: some were "
-                       "deleted (--save_total_limit). Train with --save_total_limit 0 to keep every checkpoint, or "
-                       "name the folders with --checkpoints.", ", ".join(path.name for path in window), interval)
+                       "deleted (--save_total_limit), e.g. checkpoint-%d. Train with --save_total_limit 0 to keep every "
+                       "checkpoint, or name the folders with --checkpoints.", ", ".join(path.name for path in window),
+                       interval, deleted[0])
     return window
+
+
+def _save_interval(steps: Sequence[int], state: dict) -> int | None:
+    """The run's save interval in updates, or None where it saved by epoch (or the interval cannot be told).
+
+    Trainer records `save_steps` in its state whatever the save strategy; it is the interval when at least two
+    checkpoints lie on it. A state without it (older Trainers) falls back to the smallest step between checkpoints,
+    the last pair left out (a run also saves where it ends, off the interval).
+    """
+    recorded = state.get("save_steps")
+    if isinstance(recorded, int) and recorded > 0:
+        return recorded if sum(step % recorded == 0 for step in steps) >= 2 else None
+    return min((b - a for a, b in zip(steps[:-1], steps[1:-1])), default=None)
 
 
 def _model_type(folder: Path) -> tuple[str | None, dict]:
