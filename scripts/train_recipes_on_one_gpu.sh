@@ -55,15 +55,20 @@ for name in "${runs[@]}"; do
   grep -h "summary\|budget stopped\|Error" "runs/logs/$name.log" | sed "s|^|[recipes] $name: |" | head -5
 done
 
+# Every candidate model folder, and on the same line of runs/logs/candidates.tsv the run it belongs to: the choice
+# below reads that list rather than rebuilding the folder names.
 candidates=()
+: > runs/logs/candidates.tsv
+add_candidate() { candidates+=("$2"); printf '%s\t%s\n' "$1" "$2" >> runs/logs/candidates.tsv; }
 for name in "${runs[@]}"; do
   [ -f "runs/$name/config.json" ] || { echo "[recipes] runs/$name has no model: see runs/logs/$name.log" >&2; failed=1; continue; }
-  candidates+=("runs/$name")
+  add_candidate "$name" "runs/$name"
   if [ "$(find "runs/$name" -maxdepth 1 -name 'checkpoint-*' | wc -l)" -ge 5 ]; then
     "$PYTHON" "$scripts"/average_checkpoints.py --around_best 5 --run_dir "runs/$name" \
-      --output_dir "runs/$name-avg5-around-best" >> "runs/logs/$name.log" 2>&1 && candidates+=("runs/$name-avg5-around-best")
+      --output_dir "runs/$name-avg5-around-best" >> "runs/logs/$name.log" 2>&1 \
+      && add_candidate "$name" "runs/$name-avg5-around-best"
     "$PYTHON" "$scripts"/average_checkpoints.py --last 5 --run_dir "runs/$name" \
-      --output_dir "runs/$name-avg5" >> "runs/logs/$name.log" 2>&1 && candidates+=("runs/$name-avg5")
+      --output_dir "runs/$name-avg5" >> "runs/logs/$name.log" 2>&1 && add_candidate "$name" "runs/$name-avg5"
   fi
 done
 
@@ -78,14 +83,18 @@ done
 wait
 echo "[recipes] evaluation done after $((SECONDS - started)) s"
 
-"$PYTHON" - "${runs[@]}" <<'EOF'
-import json, sys
+"$PYTHON" - <<'EOF'
+import json
 from pathlib import Path
 
+folders_of_run = {}
+for line in Path("runs/logs/candidates.tsv").read_text().splitlines():
+    name, folder = line.split("\t")
+    folders_of_run.setdefault(name, []).append(Path(folder))
 choice = {}
-for name in sys.argv[1:]:
+for name, folders in folders_of_run.items():
     scores = {}
-    for folder in [Path("runs") / name, Path("runs") / f"{name}-avg5-around-best", Path("runs") / f"{name}-avg5"]:
+    for folder in folders:
         reports = {split: json.loads(path.read_text()) for split in ("validation", "test", "test_2017")
                    if (path := folder / f"eval_{split}.json").is_file()}
         if reports:
