@@ -55,11 +55,10 @@ for name in "${runs[@]}"; do
   grep -h "summary\|budget stopped\|Error" "runs/logs/$name.log" | sed "s|^|[recipes] $name: |" | head -5
 done
 
-# Every candidate model folder, and on the same line of runs/logs/candidates.tsv the run it belongs to: the choice
-# below reads that list rather than rebuilding the folder names.
-candidates=()
+# runs/logs/candidates.tsv lists every candidate model folder, each beside the run it belongs to: the scoring and the
+# choice below read it rather than rebuilding the folder names.
 : > runs/logs/candidates.tsv
-add_candidate() { candidates+=("$2"); printf '%s\t%s\n' "$1" "$2" >> runs/logs/candidates.tsv; }
+add_candidate() { printf '%s\t%s\n' "$1" "$2" >> runs/logs/candidates.tsv; }
 for name in "${runs[@]}"; do
   [ -f "runs/$name/config.json" ] || { echo "[recipes] runs/$name has no model: see runs/logs/$name.log" >&2; failed=1; continue; }
   add_candidate "$name" "runs/$name"
@@ -72,14 +71,14 @@ for name in "${runs[@]}"; do
   fi
 done
 
-for model in "${candidates[@]}"; do
+while IFS=$'\t' read -r _ model; do
   (
     for split in "${splits[@]}"; do
       "$PYTHON" "$scripts"/evaluate_model.py --model "$model" --split "$split" --num_beams 5 "${eval_flags[@]}" \
         >> "runs/logs/$(basename "$model")-evaluate.log" 2>&1 || echo "[recipes] evaluating $model on $split failed" >&2
     done
-  ) &
-done
+  ) < /dev/null &
+done < runs/logs/candidates.tsv
 wait
 echo "[recipes] evaluation done after $((SECONDS - started)) s"
 

@@ -170,21 +170,20 @@ def test_find_checkpoints_around_best_centres_the_window_on_the_best_and_slides_
         find_checkpoints_around_best(tmp_path, 3)
 
 
-@pytest.mark.parametrize("steps, deleted", [
+@pytest.mark.parametrize("steps, save_steps, best, deleted", [
     # saved every 450 updates, stopped by a time budget at 9,649, resumed, and ended at 13,620 (off the interval): the
     # off-interval checkpoints add to the window and are no sign of deletion
-    ((8550, 9000, 9450, 9649, 9900, 10350, 10800, 13500, 13620), None),
+    ((8550, 9000, 9450, 9649, 9900, 10350, 10800, 13500, 13620), 450, 9649, None),
     # the same run after rotation deleted checkpoint-9450
-    ((8550, 9000, 9649, 9900, 10350, 10800, 13500, 13620), 9450),
+    ((8550, 9000, 9649, 9900, 10350, 10800, 13500, 13620), 450, 9649, 9450),
     # saved every epoch (454 updates): Trainer still records save_steps (500 by default), which no checkpoint lies on
-    ((454, 908, 1362, 1816, 2270, 2724), None),
+    ((454, 908, 1362, 1816, 2270, 2724), 500, 1362, None),
 ])
-def test_around_best_warns_of_deleted_checkpoints_from_the_recorded_save_interval(tmp_path, caplog, steps, deleted):
+def test_around_best_warns_of_deleted_checkpoints_from_the_recorded_save_interval(tmp_path, caplog, steps, save_steps,
+                                                                                   best, deleted):
     for step in steps:
         (tmp_path / f"checkpoint-{step}").mkdir()
         (tmp_path / f"checkpoint-{step}" / "model.safetensors").write_bytes(b"")
-    best = 9649 if 9649 in steps else 1362
-    save_steps = 500 if best == 1362 else 450
     (tmp_path / f"checkpoint-{steps[-1]}" / "trainer_state.json").write_text(
         json.dumps({"best_model_checkpoint": f"/elsewhere/checkpoint-{best}", "save_steps": save_steps}))
     with caplog.at_level("WARNING", logger="hf_attention_zoo.training.checkpoint_averaging"):
@@ -193,7 +192,7 @@ def test_around_best_warns_of_deleted_checkpoints_from_the_recorded_save_interva
     if deleted is None:
         assert "deleted" not in caplog.text
     else:
-        assert "not 450 updates apart" in caplog.text and f"checkpoint-{deleted}" in caplog.text
+        assert f"not {save_steps} updates apart" in caplog.text and f"checkpoint-{deleted}" in caplog.text
 
 
 def test_mismatched_checkpoints_fail_clearly(tmp_path):
